@@ -1,0 +1,36 @@
+# The two commands of the README: `make demo` runs the main job on the bundled examples,
+# `make test` runs the whole test suite. Both create .venv/ in this folder and install what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SOURCES := examples/sources/dblp.csv examples/sources/acm.csv examples/sources/aggregator.jsonl
+
+.PHONY: demo test install lint bench-accuracy bench-speed clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/activate pyproject.toml constraints.txt
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/linkage run $(SOURCES) --out reports/example --labels examples/labels/dblp_acm_mapping.csv
+
+# Tests include a headless-browser check of the HTML report: install Debian's chromium when missing (CI runs as root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium (Debian package) for the report tests"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: $(VENV)/.installed browser
+	$(BIN)/pytest -q
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check linkage tests benchmarks
+
+clean:
+	rm -rf $(VENV) reports/example

@@ -1,0 +1,174 @@
+"""The ``linkage`` command: a thin layer over the library. Each command parses its arguments, calls one
+library function, and turns a ``LinkageError`` into a one-line message and exit code 1 (``--debug``
+shows the traceback)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from .errors import LinkageError, SettingsError
+
+console = Console(stderr=True, highlight=False)
+stdout = Console(highlight=False)
+
+
+class LinkageGroup(click.Group):
+    def invoke(self, ctx):
+        debug = "--debug" in sys.argv
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            if debug:
+                traceback.print_exc()
+            for p in exc.problems:
+                console.print(f"[red]error:[/red] {exc.path}: {p}", markup=True, soft_wrap=True)
+            ctx.exit(1)
+        except LinkageError as exc:
+            if debug:
+                traceback.print_exc()
+            console.print(f"[red]error:[/red] {_escape(str(exc))}", soft_wrap=True)
+            ctx.exit(1)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            console.print("interrupted")
+            ctx.exit(130)
+        except Exception as exc:  # an unexpected failure: one line, the traceback only with --debug
+            if debug:
+                traceback.print_exc()
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            console.print(f"[red]error:[/red] unexpected {type(exc).__name__}: {_escape(first)} "
+                          f"(run again with --debug for details)", soft_wrap=True)
+            ctx.exit(2)
+
+
+def _escape(s: str) -> str:
+    from rich.markup import escape
+
+    return escape(s)
+
+
+def _quiet_libraries() -> None:
+    warnings.filterwarnings("ignore")
+    logging.getLogger("splink").setLevel(logging.ERROR)
+
+
+class StageProgress:
+    """Prints one line per finished stage: name, rows, elapsed."""
+
+    def __init__(self):
+        self.t0 = time.perf_counter()
+
+    def __call__(self, stage: str, info: dict) -> None:
+        if info.get("event") == "start":
+            if console.is_terminal:
+                console.print(f"[dim]… {stage}[/dim]", end="\r")
+        else:
+            rows = f"{info['rows']:>10,} rows" if "rows" in info else " " * 15
+            console.print(f"✓ {stage:<10} {rows}  {info.get('seconds', 0):7.2f} s")
+
+
+@click.group(cls=LinkageGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.version_option(package_name="linkage")
+def cli(debug: bool) -> None:
+    """Find duplicate scholarly-paper records across sources, and explain every decision."""
+    if not debug:
+        _quiet_libraries()
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--settings", "-s", type=click.Path(), help="Settings file (default: the shipped scholarly.yaml).")
+@click.option("--out", "-o", type=click.Path(), default="reports/run", show_default=True, help="Run folder to write.")
+@click.option("--seed", type=int, help="Random seed (default: the settings file's).")
+@click.option("--model", type=click.Path(), help="Reuse a trained model (a model.json or a run folder): no training.")
+@click.option("--decisions", type=click.Path(), help="Clerical-review decisions CSV applied as constraints.")
+@click.option("--labels", type=click.Path(), help="Labels to evaluate the run against (never used for training).")
+@click.option("--no-report", is_flag=True, help="Skip report.html.")
+def run(sources, settings, out, seed, model, decisions, labels, no_report):
+    """Read, normalise, train, score, cluster, merge and report.
+
+    SOURCES are tables (CSV, TSV, Parquet, JSON Lines, JSON, RIS, BibTeX, EndNote XML, PubMed .nbib,
+    file.duckdb:table); write name=path to name a source.
+
+    Example: linkage run dblp=examples/sources/dblp.csv acm=examples/sources/acm.csv --out reports/example
+    """
+    from .pipeline import run as run_job
+
+    result = run_job(list(sources), settings=settings, out=out, seed=seed, model=model, decisions=decisions,
+                     report=not no_report, progress=StageProgress())
+    c = result.info["counts"]
+    th = result.info["threshold"]
+    console.print(f"\n{c['records']:,} records → {c['clusters']:,} works ({c['duplicate_clusters']:,} with duplicates, "
+                  f"{c['records'] - c['clusters']:,} duplicates found); {c['pairs_scored']:,} pairs scored, "
+                  f"{c['pairs_linked']:,} linked at match weight ≥ {th['match_weight']:.2f} "
+                  f"(model expects precision {th.get('expected_precision', float('nan')):.3f})")
+    for w in result.info.get("warnings", [])[:10]:
+        console.print(f"[yellow]warning:[/yellow] {_escape(str(w))}", soft_wrap=True)
+    if labels:
+        from .evaluation import evaluate_run, format_metrics
+
+        metrics = evaluate_run(result.out, labels)
+        stdout.print(format_metrics(metrics))
+    stdout.print(f"run folder: {result.out}")
+    if not no_report:
+        stdout.print(f"report:     {result.report_path}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--labels", required=True, type=click.Path(), help="Truth: pair list, cluster ids, mapping or colrev file.")
+def evaluate(run_dir, labels):
+    """Precision, recall and F1 of a run against labels; writes metrics.json in the run folder.
+
+    Example: linkage evaluate reports/example --labels examples/labels/dblp_acm_mapping.csv
+    """
+    from .evaluation import evaluate_run, format_metrics
+
+    _require_run(run_dir)
+    metrics = evaluate_run(Path(run_dir), labels)
+    stdout.print(format_metrics(metrics))
+
+
+@cli.command()
+@click.argument("file", type=click.Path())
+@click.argument("sources", nargs=-1)
+def validate(file, sources):
+    """Check a settings file; with SOURCES, also its column mapping and blocking sizes on them.
+
+    Example: linkage validate settings/scholarly.yaml
+    """
+    from .settings import load_settings
+
+    spec = load_settings(file)
+    if sources:
+        from .sources import read_sources
+
+        tables = read_sources(list(sources), spec.columns)
+        for t in tables:
+            stdout.print(f"{t.path}: {len(t.frame):,} records, columns mapped: "
+                      + ", ".join(f"{k}←{v}" for k, v in t.mapping.items()))
+    stdout.print(f"{file}: ok ({len(spec.comparisons)} comparisons, {len(spec.get('blocking_rules'))} blocking rules)")
+
+
+def _require_run(run_dir) -> None:
+    from .pipeline import Run
+
+    Run.open(run_dir)
+
+
+def main() -> None:
+    cli(prog_name="linkage")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""Clustering scored pairs into works, with guard rails.
+
+Method ``guarded`` (default): edges at or above the threshold are joined strongest first
+(union-find); a join is refused when it would put into one cluster
+
+* two records with different valid DOIs from the same source (two different works the source
+  itself told apart), or two different arXiv ids;
+* two records of one source that runs one-to-one (a source with no within-source duplicates links
+  to at most one record per other source, best first);
+* two records with generic recurring titles ('Book review', 'Editorial') whose issue, pages
+  and volume do not agree,
+
+unless the joining edge itself is overwhelming (``overwhelming`` bits, default 30). A weak bridge
+between two multi-record clusters is refused unless the edge is at least ``bridge_margin`` bits
+above the threshold or other edges between them support it too (average-link check).
+Method ``connected_components`` joins every edge above the threshold, as Splink does.
+
+Cluster ids are the smallest member ``unique_id``, so reruns on the same data give the same ids.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class ClusterReport:
+    method: str
+    threshold: float
+    edges_above: int = 0
+    edges_used: int = 0
+    refused: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    refused_examples: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"method": self.method, "threshold": self.threshold, "edges_above_threshold": self.edges_above,
+                "edges_joined": self.edges_used, "joins_refused": dict(self.refused),
+                "refused_examples": self.refused_examples[:20]}
+
+
+def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method: str = "guarded",
+            one_to_one_sources: set[str] | None = None, overwhelming: float = 30.0, bridge_margin: float = 6.0,
+            must_link: list[tuple[str, str]] | None = None, cannot_link: list[tuple[str, str]] | None = None
+            ) -> tuple[pd.DataFrame, ClusterReport]:
+    """Returns (clusters: unique_id, cluster_id; report)."""
+    rep = ClusterReport(method=method, threshold=threshold)
+    ids = records["unique_id"].astype(str).tolist()
+    index = {u: i for i, u in enumerate(ids)}
+    n = len(ids)
+    parent = np.arange(n)
+
+    def find(x: int) -> int:
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    edges = pairs[pairs["match_weight"] >= threshold][["unique_id_l", "unique_id_r", "match_weight"]]
+    edges = edges.sort_values(["match_weight", "unique_id_l", "unique_id_r"], ascending=[False, True, True],
+                              kind="mergesort")
+    rep.edges_above = len(edges)
+    # per-cluster constraint state: members' sources, DOIs per source, arXiv ids, generic-title keys
+    src = records["source"].astype(str).tolist()
+    doi = records.get("doi_norm", pd.Series([None] * n)).tolist()
+    arx = records.get("arxiv_id_norm", pd.Series([None] * n)).tolist()
+    generic = records.get("title_generic", pd.Series([False] * n)).fillna(False).astype(bool).tolist()
+    gkey = [
+        (str(v) if v is not None else "", str(i) if i is not None else "", str(p) if p is not None else "")
+        for v, i, p in zip(records.get("volume_norm", pd.Series([None] * n)).tolist(),
+                           records.get("issue_norm", pd.Series([None] * n)).tolist(),
+                           records.get("page_first", pd.Series([None] * n)).tolist())
+    ]
+    members: dict[int, list[int]] = {i: [i] for i in range(n)}
+    oto = one_to_one_sources or set()
+    cannot = set()
+    for a, b in cannot_link or []:
+        if a in index and b in index:
+            cannot.add((index[a], index[b]))
+            cannot.add((index[b], index[a]))
+    weight_between: dict[tuple[int, int], list[float]] = defaultdict(list)
+
+    def conflict(ra: int, rb: int, w: float) -> str | None:
+        A, B = members[ra], members[rb]
+        if cannot:
+            for x in A:
+                for y in B:
+                    if (x, y) in cannot:
+                        return "cannot_link"
+        if w >= overwhelming:
+            return None
+        dois_a = {(src[x], doi[x]) for x in A if doi[x]}
+        dois_b = {(src[x], doi[x]) for x in B if doi[x]}
+        if dois_a and dois_b:
+            by_src = defaultdict(set)
+            for s, d in dois_a | dois_b:
+                by_src[s].add(d)
+            if any(len(v) > 1 for v in by_src.values()):
+                return "doi_conflict_same_source"
+        arx_a = {arx[x] for x in A if arx[x]}
+        arx_b = {arx[x] for x in B if arx[x]}
+        if arx_a and arx_b and not (arx_a & arx_b):
+            return "arxiv_conflict"
+        if oto:
+            sa = {src[x] for x in A}
+            sb = {src[x] for x in B}
+            if (sa & sb) & oto:
+                return "one_to_one"
+        ga = [gkey[x] for x in A if generic[x]]
+        gb = [gkey[x] for x in B if generic[x]]
+        if ga and gb:
+            if not any(a2 == b2 and any(a2) for a2 in ga for b2 in gb):
+                return "generic_title"
+        if len(A) > 1 and len(B) > 1 and w < threshold + bridge_margin:
+            support = weight_between.get((min(ra, rb), max(ra, rb)), [])
+            if len(support) < max(2, min(len(A), len(B)) // 2):
+                return "weak_bridge"
+        return None
+
+    if method == "connected_components":
+        conflict = None  # noqa: F811 - plain components, no guard rails
+    uid_l = edges["unique_id_l"].astype(str).map(index).to_numpy()
+    uid_r = edges["unique_id_r"].astype(str).map(index).to_numpy()
+    ws = edges["match_weight"].to_numpy(dtype=float)
+    forced = [(index[a], index[b], float("inf")) for a, b in (must_link or []) if a in index and b in index]
+    pending = list(forced) + list(zip(uid_l.tolist(), uid_r.tolist(), ws.tolist()))
+    for a, b, w in pending:
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            continue
+        why = conflict(ra, rb, w) if conflict is not None and w != float("inf") else None
+        if why is not None:
+            rep.refused[why] += 1
+            weight_between[(min(ra, rb), max(ra, rb))].append(w)
+            if len(rep.refused_examples) < 50:
+                rep.refused_examples.append({"unique_id_l": ids[a], "unique_id_r": ids[b], "match_weight": w,
+                                             "reason": why})
+            continue
+        if len(members[ra]) < len(members[rb]):
+            ra, rb = rb, ra
+        parent[rb] = ra
+        members[ra].extend(members.pop(rb))
+        rep.edges_used += 1
+        # carry over support counts of the absorbed cluster
+        for key in [k for k in weight_between if rb in k]:
+            other = key[0] if key[1] == rb else key[1]
+            if other != ra:
+                weight_between[(min(ra, other), max(ra, other))].extend(weight_between.pop(key))
+            else:
+                weight_between.pop(key)
+    roots = [find(i) for i in range(n)]
+    root_min: dict[int, str] = {}
+    for i, r in enumerate(roots):
+        if r not in root_min or ids[i] < root_min[r]:
+            root_min[r] = ids[i]
+    out = pd.DataFrame({"unique_id": ids, "cluster_id": [root_min[r] for r in roots]})
+    return out, rep

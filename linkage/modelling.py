@@ -1,0 +1,97 @@
+"""Fit (or reuse) the Fellegi-Sunter model and score pairs: the bridge between settings, training and scoring."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import LinkageError
+from .scoring import choose_threshold, make_duckdb_linker, model_frame, predict_pairs
+from .settings import Spec, compile_settings
+from .training import TrainingReport, apply_m_floors, train
+
+
+@dataclass
+class Fitted:
+    pairs: pd.DataFrame
+    model: dict
+    training: dict
+    threshold: float
+    threshold_info: dict
+
+
+def load_model_file(path: str | Path) -> dict:
+    """A trained model: a model.json file or a run folder holding one."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "model.json"
+    if not p.exists():
+        raise LinkageError(f"{path}: no model.json found", "give a run folder or a model file from 'linkage train'")
+    try:
+        return json.loads(p.read_text())
+    except json.JSONDecodeError as exc:
+        raise LinkageError(f"{p}: not a valid model file (line {exc.lineno}: {exc.msg})") from exc
+
+
+def transfer_parameters(src: dict, dst: dict) -> dict:
+    """Copy prior and m/u per (comparison name, level position) from a trained model into a freshly
+    compiled one, so a model trained on one backend scores on another."""
+    dst = json.loads(json.dumps(dst))
+    dst["probability_two_random_records_match"] = src.get("probability_two_random_records_match")
+    by_name = {c["output_column_name"]: c for c in src.get("comparisons", [])}
+    for comp in dst["comparisons"]:
+        s = by_name.get(comp["output_column_name"])
+        if s is None or len(s["comparison_levels"]) != len(comp["comparison_levels"]):
+            raise LinkageError(f"the model's comparison {comp['output_column_name']!r} does not fit these settings",
+                               "train again with 'linkage run' or use the settings the model was trained with")
+        for lv, sl in zip(comp["comparison_levels"], s["comparison_levels"]):
+            for k in ("m_probability", "u_probability", "tf_minimum_u_value"):
+                if k in sl:
+                    lv[k] = sl[k]
+    return dst
+
+
+def fit_and_score(records: pd.DataFrame, spec: Spec, link_type: str, seed: int, model_from=None,
+                  stage=None, counts=None, dialect: str = "duckdb") -> Fitted:
+    mdf = model_frame(records)
+    creator = compile_settings(spec, dialect, "link" if link_type == "link" else "dedupe")
+    rep = TrainingReport()
+    if model_from is not None:
+        trained = load_model_file(model_from)
+        linker, _, _ = make_duckdb_linker(mdf, creator)
+        base = linker.misc.save_model_to_json()
+        model = transfer_parameters(trained, base)
+        rep.prior_source = "reused"
+    else:
+        linker, _, _ = make_duckdb_linker(mdf, creator)
+        if len(mdf) < 2:
+            rep.prior_source = "fallback"
+            rep.warnings.append("fewer than two records: nothing to train; shipped prior parameters used")
+        else:
+            rep = train(linker, spec, len(mdf), seed)
+        model = linker.misc.save_model_to_json()
+        prior = model.get("probability_two_random_records_match")
+        if prior is None or not 0 < float(prior) < 1 or prior != prior:
+            model["probability_two_random_records_match"] = float(spec.training.get("fallback_prior", 1e-4))
+            rep.prior_source = "fallback"
+            rep.warnings.append("the prior rules found no pairs: using training.fallback_prior "
+                                f"({model['probability_two_random_records_match']})")
+        model = apply_m_floors(model, float(spec.training.get("m_floor", 0.005)), rep)
+    rep.prior = model.get("probability_two_random_records_match")
+    linker, _, _ = make_duckdb_linker(mdf, model)
+    pairs = predict_pairs(linker, model) if len(mdf) >= 2 else _empty_pairs(model)
+    threshold, info = choose_threshold(pairs, spec.threshold)
+    return Fitted(pairs=pairs, model=model, training=rep.as_dict(), threshold=threshold, threshold_info=info)
+
+
+def _empty_pairs(model: dict) -> pd.DataFrame:
+    cols = {"unique_id_l": [], "unique_id_r": [], "source_l": [], "source_r": [], "match_weight": [],
+            "match_probability": []}
+    for c in model["comparisons"]:
+        n = c["output_column_name"]
+        cols.update({f"{n}_gamma": [], f"{n}_level": [], f"{n}_weight": []})
+    df = pd.DataFrame(cols)
+    return df.astype({"match_weight": float, "match_probability": float})

@@ -1,0 +1,140 @@
+"""Scoring: build the Splink linker for a backend, predict every blocked pair, keep per-comparison evidence.
+
+``pairs`` carries, for each comparison NAME, ``NAME_level`` (the level's label), ``NAME_gamma``
+(its index, -1 for null) and ``NAME_weight`` (its match weight in bits, term-frequency
+adjustment included).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import pandas as pd
+
+from .normalise import NORMALISED_COLUMNS
+
+MODEL_COLUMNS = ["unique_id", "source", *NORMALISED_COLUMNS]
+
+
+def model_frame(records: pd.DataFrame) -> pd.DataFrame:
+    """The columns Splink sees: ids, source and normalised fields only (never raw ids or labels)."""
+    df = records[MODEL_COLUMNS].copy()
+    for c, t in NORMALISED_COLUMNS.items():
+        if t.endswith("[]"):
+            df[c] = df[c].map(lambda v: list(v) if v is not None and not (isinstance(v, float) and math.isnan(v))
+                              else None)
+    return df
+
+
+def make_duckdb_linker(model_df: pd.DataFrame, settings, name: str = "records"):
+    from splink import DuckDBAPI, Linker
+
+    db_api = DuckDBAPI()
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(model_df, schema=arrow_schema(), preserve_index=False)
+    sdf = db_api.register(table, dataset_display_name=name)
+    linker = Linker(sdf, settings, log_level=logging.ERROR)
+    return linker, db_api, sdf
+
+
+def arrow_schema():
+    import pyarrow as pa
+
+    types = {"VARCHAR": pa.string(), "VARCHAR[]": pa.list_(pa.string()), "BOOLEAN": pa.bool_(),
+             "INTEGER": pa.int64(), "DATE": pa.date32()}
+    fields = [pa.field("unique_id", pa.string()), pa.field("source", pa.string())]
+    fields += [pa.field(c, types[t]) for c, t in NORMALISED_COLUMNS.items()]
+    return pa.schema(fields)
+
+
+def level_labels(model: dict) -> dict[str, dict[int, str]]:
+    """comparison name -> gamma index -> level label."""
+    out = {}
+    for comp in model["comparisons"]:
+        name = comp["output_column_name"]
+        labels = {}
+        non_null = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        for i, lv in enumerate(non_null):
+            labels[len(non_null) - 1 - i] = lv.get("label_for_charts") or lv["sql_condition"]
+        labels[-1] = next((lv.get("label_for_charts") or "null" for lv in comp["comparison_levels"]
+                           if lv.get("is_null_level")), "null")
+        out[name] = labels
+    return out
+
+
+def predict_pairs(linker, model: dict, threshold_match_weight: float | None = None) -> pd.DataFrame:
+    """Every blocked pair with its total and per-comparison evidence."""
+    kw = {} if threshold_match_weight is None else {"threshold_match_weight": threshold_match_weight}
+    pred = linker.inference.predict(**kw)
+    df = pred.as_pandas_dataframe()
+    return tidy_pairs(df, model)
+
+
+def tidy_pairs(df: pd.DataFrame, model: dict) -> pd.DataFrame:
+    names = [c["output_column_name"] for c in model["comparisons"]]
+    labels = level_labels(model)
+    out = pd.DataFrame({
+        "unique_id_l": df["unique_id_l"].astype(str), "unique_id_r": df["unique_id_r"].astype(str),
+        "source_l": df["source_l"].astype(str) if "source_l" in df else None,
+        "source_r": df["source_r"].astype(str) if "source_r" in df else None,
+        "match_weight": df["match_weight"].astype(float), "match_probability": df["match_probability"].astype(float),
+    })
+    # canonical order: unique_id_l < unique_id_r
+    swap = out["unique_id_l"] > out["unique_id_r"]
+    if swap.any():
+        for a, b in (("unique_id_l", "unique_id_r"), ("source_l", "source_r")):
+            la, lb = out.loc[swap, a].copy(), out.loc[swap, b].copy()
+            out.loc[swap, a], out.loc[swap, b] = lb, la
+    for n in names:
+        g = df.get(f"gamma_{n}")
+        out[f"{n}_gamma"] = g.astype(int) if g is not None else -1
+        out[f"{n}_level"] = out[f"{n}_gamma"].map(labels[n])
+        w = df.get(f"mw_{n}")
+        if w is None:
+            w = pd.Series(0.0, index=df.index)
+        tf = df.get(f"mw_tf_adj_{n}")
+        total = w.astype(float) + (tf.astype(float) if tf is not None else 0.0)
+        out[f"{n}_weight"] = total.round(6)
+    out = out.sort_values(["unique_id_l", "unique_id_r"], kind="mergesort").reset_index(drop=True)
+    return out
+
+
+def choose_threshold(pairs: pd.DataFrame, threshold: dict) -> tuple[float, dict]:
+    """The decision threshold in bits, and how it was chosen.
+
+    ``match_weight: auto`` picks the lowest weight at which the model's own posterior expects the
+    linked pairs' precision to reach ``target_precision`` (never below ``min_match_weight``,
+    default 0 bits = probability 0.5). Labels are never read here.
+    """
+    mw = threshold.get("match_weight", "auto")
+    floor = float(threshold.get("min_match_weight", 0.0))
+    target = float(threshold.get("target_precision", 0.99))
+    info: dict = {"mode": "fixed" if mw != "auto" else "auto", "target_precision": target}
+    w = pairs["match_weight"].to_numpy(dtype=float) if len(pairs) else []
+    if mw != "auto":
+        t = float(mw)
+    elif len(w) == 0:
+        t = floor
+    else:
+        import numpy as np
+
+        order = np.sort(w)[::-1]
+        p = 1.0 / (1.0 + np.power(2.0, -order))
+        cum_prec = np.cumsum(p) / np.arange(1, len(p) + 1)
+        ok = np.nonzero(cum_prec >= target)[0]
+        t = float(order[ok[-1]]) if len(ok) else float(order[0]) + 1e-9
+        t = max(t, floor)
+    if len(w):
+        import numpy as np
+
+        sel = np.asarray(w) >= t
+        p_all = 1.0 / (1.0 + np.power(2.0, -np.asarray(w)))
+        exp_tp = float(p_all[sel].sum())
+        info.update(expected_precision=round(exp_tp / max(int(sel.sum()), 1), 4),
+                    expected_recall_of_scored=round(exp_tp / max(float(p_all.sum()), 1e-12), 4),
+                    pairs_linked=int(sel.sum()))
+    info["match_weight"] = round(t, 4)
+    info["match_probability"] = round(1.0 / (1.0 + 2.0 ** -t), 6)
+    return t, info
