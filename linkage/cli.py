@@ -166,6 +166,15 @@ def _require_run(run_dir) -> None:
     Run.open(run_dir)
 
 
+# Commands owned by other modules register themselves on ``cli`` (one module per area).
+for _mod in ("cli_reports", "cli_review"):
+    try:
+        __import__(f"{__package__}.{_mod}")
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"{__package__}.{_mod}":
+            raise
+
+
 def main() -> None:
     cli(prog_name="linkage")
 
