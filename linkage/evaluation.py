@@ -60,7 +60,7 @@ ERROR_PAIRS_LIMIT = 10_000
 # Label values, compared after lower-casing and turning spaces/dashes into underscores.
 POSITIVE_LABELS = frozenset({
     "1", "1.0", "true", "t", "yes", "y", "same", "match", "matched", "matches", "duplicate", "duplicates",
-    "dup", "is_duplicate", "positive", "pos", "+1",
+    "dup", "positive", "pos", "+1",
 })
 NEGATIVE_LABELS = frozenset({
     "0", "0.0", "-1", "false", "f", "no", "n", "different", "distinct", "non_duplicate", "non_duplicates",
@@ -81,7 +81,7 @@ _SOURCE_COLUMNS = ("source", "sourcedataset", "sourcename", "dataset")
 _SIDE = r"(?:l|r|a|b|1|2|left|right|x|y)"
 _PAIR_ID_PATTERNS = (
     re.compile(rf"^(?:uniqueid|sourceid|recordid|recid|id|uid|key){_SIDE}$"),
-    re.compile(rf"^(?:{_SIDE}|ltable|rtable|table[12ab]|doc[12]|record[12ab]|rec[12ab]){'(?:id|uid|key)'}$"),
+    re.compile(rf"^(?:{_SIDE}|ltable|rtable|table[12ab]|doc[12]|record[12ab]|rec[12ab])(?:id|uid|key)$"),
 )
 # ``idDBLP`` / ``id_acm`` (Leipzig) and ``dblp_id``: the text names the source.
 _SOURCE_ID_PATTERNS = (re.compile(r"^id[_ .-]?([A-Za-z][A-Za-z0-9]*)$"),
@@ -109,7 +109,7 @@ class Truth:
         warnings: human-readable problems found while reading (unresolved ids, contradictions, ...).
         format: the detected layout, e.g. ``"leipzig_mapping"`` or ``"colrev_merged_ids"``.
         source: ``unique_id`` -> source name, aligned with ``entity``.
-        positives: explicit positive pairs as labelled (pair formats only; empty for cluster formats).
+        positives: explicit positive pairs as labelled (pair formats; None for cluster formats).
         n_ambiguous: distinct label ids whose ``source_id`` is shared by records of several sources.
         n_label_rows: data rows (or cases) read from the file.
         path: the labels file.
@@ -188,8 +188,10 @@ class _RecordIndex:
         if UNIQUE_ID not in records.columns:
             raise LabelsError(f"records table has no {UNIQUE_ID!r} column",
                               f"columns are {', '.join(map(str, records.columns))}")
-        recs = records.drop_duplicates(UNIQUE_ID)
-        self.uids = pd.Index(_clean_str(recs[UNIQUE_ID]))
+        uids = _clean_str(records[UNIQUE_ID])
+        first = ~pd.Index(uids).duplicated()
+        recs = records[first]
+        self.uids = pd.Index(uids[first])
         src_col = SOURCE if SOURCE in recs.columns else ("source_dataset" if "source_dataset" in recs.columns
                                                          else None)
         self.sources = (_clean_str(recs[src_col]) if src_col else np.full(len(recs), "", dtype=object))
@@ -582,7 +584,7 @@ def read_labels(path: str | Path, records: pd.DataFrame) -> Truth:
 
     Examples:
         >>> truth = read_labels("DBLP-ACM_perfectMapping.csv", records)  # doctest: +SKIP
-        >>> truth.format
+        >>> truth.format  # doctest: +SKIP
         'leipzig_mapping'
     """
     path = Path(path)
@@ -827,7 +829,8 @@ def _pair_cases_from_text(text: str, path: Path) -> list[PairCase]:
         for n, obj in enumerate(items, start=1):
             if not isinstance(obj, dict):
                 raise LabelsError(f"{path}: case {n}: expected a JSON object, found {type(obj).__name__}")
-            objs.append((f"case {n}", obj))
+            one_line = isinstance(doc, dict) and "cases" not in doc and len(text.strip().splitlines()) == 1
+            objs.append(("line 1" if one_line else f"case {n}", obj))
     if not objs:
         raise LabelsError(f"{path}: no pair cases found", "expected doc_1/doc_2/decision objects")
 
@@ -893,7 +896,9 @@ def _codes(values: np.ndarray) -> np.ndarray:
 
 def _frame(records: pd.DataFrame, clusters: pd.DataFrame, truth: Truth) -> pd.DataFrame:
     """One row per record: integer codes for predicted cluster ``c``, true entity ``e`` and source ``s``."""
-    uids = pd.Index(_clean_str(records[UNIQUE_ID])).unique()
+    all_uids = _clean_str(records[UNIQUE_ID])
+    first = ~pd.Index(all_uids).duplicated()
+    uids = pd.Index(all_uids[first])
     n = len(uids)
     cl = clusters[[UNIQUE_ID, "cluster_id"]]
     cl_uids = pd.Index(_clean_str(cl[UNIQUE_ID]))
@@ -909,8 +914,7 @@ def _frame(records: pd.DataFrame, clusters: pd.DataFrame, truth: Truth) -> pd.Da
     ent = truth.entity.to_numpy()
     e = _fill_singletons(np.where(ei >= 0, _codes(ent.astype(object))[np.maximum(ei, 0)] if len(ent) else -1,
                                   -1))
-    rec = records.drop_duplicates(UNIQUE_ID) if records[UNIQUE_ID].duplicated().any() else records
-    s = _codes(_source_array(rec))
+    s = _codes(_source_array(records)[first])
     return pd.DataFrame({"uid": uids.to_numpy(), "c": c, "e": e, "s": s})
 
 
@@ -1331,6 +1335,14 @@ def _find_key(obj: Any, names: Sequence[str]) -> tuple[str, Any] | None:
 
 def _run_threshold(run: dict[str, Any]) -> tuple[float | None, str]:
     """The clustering threshold as a match weight, from run.json if it names one."""
+    th = run.get("threshold")
+    if isinstance(th, dict) and isinstance(th.get("match_weight"), (int, float)):
+        return float(th["match_weight"]), "run.json:threshold.match_weight"
+    if isinstance(th, (int, float)) and not isinstance(th, bool):
+        return float(th), "run.json:threshold"
+    cl = run.get("clustering")
+    if isinstance(cl, dict) and isinstance(cl.get("threshold"), (int, float)):
+        return float(cl["threshold"]), "run.json:clustering.threshold"
     found = _find_key(run, ("threshold_match_weight", "cluster_threshold_match_weight"))
     if found:
         return float(found[1]), f"run.json:{found[0]}"
@@ -1338,7 +1350,8 @@ def _run_threshold(run: dict[str, Any]) -> tuple[float | None, str]:
                             "cluster_threshold"))
     if found:
         p = min(max(float(found[1]), 1e-300), 1 - 1e-16)
-        return math.log2(p / (1 - p)), f"run.json:{found[0]}={found[1]}"
+        # rounded so that e.g. p = 0.8 gives exactly weight 2 (0.8 / 0.2 is 4.000000000000001 in floats)
+        return round(math.log2(p / (1 - p)), 9), f"run.json:{found[0]}={found[1]}"
     return None, ""
 
 
@@ -1386,8 +1399,8 @@ def evaluate_run(run_dir: str | Path, labels_path: str | Path, cross_source: boo
         labels_path: the ground-truth file (any layout ``read_labels`` accepts).
         cross_source: force cross-source counting on or off; None decides as above.
         threshold: the match weight for the ``edge.*_at_threshold`` keys; default the clustering
-            threshold named in ``run.json`` (``threshold_match_weight`` or ``threshold_match_probability``),
-            else 0 (match probability 0.5).
+            threshold in ``run.json`` (``threshold.match_weight``, ``clustering.threshold``, or a
+            ``threshold_match_weight`` / ``threshold_match_probability`` key), else 0 (probability 0.5).
 
     Returns:
         The metrics as written: flat ``cluster.*``, ``bcubed.*``, ``edge.*`` keys plus ``edge_sweep``,
@@ -1503,9 +1516,9 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         f"f1 {_fmt(g('bcubed.f1'))}",
         f"edge     precision {_fmt(g('edge.precision_at_threshold'))}  recall "
         f"{_fmt(g('edge.recall_at_threshold'))}  f1 {_fmt(g('edge.f1_at_threshold'))}  "
-        f"(weight >= {_fmt(g('edge.threshold'), 2)}, {g('edge.threshold_source', '')})",
+        f"at weight >= {_fmt(g('edge.threshold'), 2)}",
         f"best     f1 {_fmt(g('edge.best_f1'))} at weight >= {_fmt(g('edge.best_threshold'), 2)} "
-        f"(reported, not applied); blocking scored {_fmt(g('edge.max_recall'))} of true pairs",
+        f"(not applied); blocking recall {_fmt(g('edge.max_recall'))}",
     ]
     if "labelled.accuracy" in metrics:
         lines.append(f"labelled accuracy {_fmt(g('labelled.accuracy'))}  (tp {g('labelled.tp')}, "

@@ -14,7 +14,7 @@ from .dates import date_fields
 from .identifiers import normalise_arxiv, normalise_doi, normalise_isbn, normalise_pmid, url_fields
 from .pages import number_field, page_fields
 from .pubtype import publication_type
-from .text import as_text
+from .text import as_text, is_blank
 from .title import clean_title, is_generic_title, title_key, title_tokens
 from .venue import venue_fields
 
@@ -44,7 +44,7 @@ def normalise_record(raw: dict) -> dict:
     out.update(title_norm=t, title_key=title_key(t), title_tokens=title_tokens(t), title_generic=is_generic_title(t))
     out.update(author_fields(g("authors")))
     out.update(date_fields(g("date"), g("year")))
-    urls = g("urls")
+    urls = None if is_blank(g("urls")) else g("urls")
     doi = normalise_doi(g("doi"))
     if doi is None and urls is not None:
         doi = normalise_doi([u for u in ([urls] if isinstance(urls, str) else urls or []) if "doi" in str(u).lower()])
