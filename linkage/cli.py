@@ -118,7 +118,11 @@ def run(sources, settings, out, seed, model, decisions, labels, no_report):
         from .evaluation import evaluate_run, format_metrics
 
         metrics = evaluate_run(result.out, labels)
-        stdout.print(format_metrics(metrics))
+        stdout.print(format_metrics(metrics), soft_wrap=True)
+        if not no_report:  # rebuild so the report gets its accuracy section
+            from .reports import write_report
+
+            write_report(result.out)
     stdout.print(f"run folder: {result.out}")
     if not no_report:
         stdout.print(f"report:     {result.report_path}")
@@ -136,7 +140,11 @@ def evaluate(run_dir, labels):
 
     _require_run(run_dir)
     metrics = evaluate_run(Path(run_dir), labels)
-    stdout.print(format_metrics(metrics))
+    stdout.print(format_metrics(metrics), soft_wrap=True)
+    if (Path(run_dir) / "report.html").exists():
+        from .reports import write_report
+
+        write_report(Path(run_dir))
 
 
 @cli.command()

@@ -42,6 +42,32 @@ class ClusterReport:
                 "refused_examples": self.refused_examples[:20]}
 
 
+def recurring_short_titles(records: pd.DataFrame, max_words: int = 4, min_records: int = 3) -> pd.Series:
+    """Short titles that recur within one source across different volumes or issues ('Editor's comments',
+    'Industry perspective'): columns of a journal, not one work. Treated like generic titles."""
+    if "title_norm" not in records or len(records) == 0:
+        return pd.Series(False, index=records.index)
+    t = records["title_norm"].astype(object)
+    short = t.map(lambda v: isinstance(v, str) and len(v.split()) <= max_words)
+    def col(c):
+        v = records[c].astype(object) if c in records else pd.Series(None, index=records.index, dtype=object)
+        return v.where(v.notna(), None)
+
+    vol, iss = col("volume_norm"), col("issue_norm")
+    when = [f"{a}/{b}" if a is not None or b is not None else None for a, b in zip(vol, iss)]
+    df = pd.DataFrame({"source": records["source"].astype(str), "t": t.where(short, None), "when": when},
+                      index=records.index)
+    df = df[df["t"].notna()]
+    if df.empty:
+        return pd.Series(False, index=records.index)
+    g = df.groupby(["source", "t"]).agg(n=("when", "size"), distinct=("when", "nunique"))
+    # a column: most of its records sit in different volumes/issues (a much-cited paper repeats one volume)
+    rec_keys = g[(g["n"] >= min_records) & (g["distinct"] >= 2) & (g["distinct"] >= 0.4 * g["n"])].index
+    keyset = set(rec_keys)
+    flags = [(s_, v) in keyset for s_, v in zip(records["source"].astype(str), t)]
+    return pd.Series(flags, index=records.index)
+
+
 def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method: str = "guarded",
             one_to_one_sources: set[str] | None = None, overwhelming: float = 30.0, bridge_margin: float = 6.0,
             must_link: list[tuple[str, str]] | None = None, cannot_link: list[tuple[str, str]] | None = None
@@ -66,16 +92,32 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
                               kind="mergesort")
     rep.edges_above = len(edges)
     # per-cluster constraint state: members' sources, DOIs per source, arXiv ids, generic-title keys
+    def values(col: str) -> list:
+        if col not in records:
+            return [None] * n
+        s = records[col].astype(object)
+        return s.where(s.notna(), None).tolist()
+
     src = records["source"].astype(str).tolist()
-    doi = records.get("doi_norm", pd.Series([None] * n)).tolist()
-    arx = records.get("arxiv_id_norm", pd.Series([None] * n)).tolist()
-    generic = records.get("title_generic", pd.Series([False] * n)).fillna(False).astype(bool).tolist()
+    doi = values("doi_norm")
+    arx = values("arxiv_id_norm")
+    generic = (records.get("title_generic", pd.Series([False] * n)).fillna(False).astype(bool)
+               | recurring_short_titles(records)).tolist()
     gkey = [
         (str(v) if v is not None else "", str(i) if i is not None else "", str(p) if p is not None else "")
-        for v, i, p in zip(records.get("volume_norm", pd.Series([None] * n)).tolist(),
-                           records.get("issue_norm", pd.Series([None] * n)).tolist(),
-                           records.get("page_first", pd.Series([None] * n)).tolist())
+        for v, i, p in zip(values("volume_norm"), values("issue_norm"), values("page_first"))
     ]
+    issue = values("issue_norm")
+    page = values("page_first")
+
+    def _same_item(x: int, y: int) -> bool:
+        """Two generic-titled records ('Editorial') are one item only if DOI, issue or first page agree."""
+        if doi[x] and doi[y]:
+            return doi[x] == doi[y]
+        if page[x] and page[y]:
+            return page[x] == page[y]
+        return bool(issue[x] and issue[y] and issue[x] == issue[y] and gkey[x][0] == gkey[y][0])
+
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
     oto = one_to_one_sources or set()
     cannot = set()
@@ -111,11 +153,10 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
             sb = {src[x] for x in B}
             if (sa & sb) & oto:
                 return "one_to_one"
-        ga = [gkey[x] for x in A if generic[x]]
-        gb = [gkey[x] for x in B if generic[x]]
-        if ga and gb:
-            if not any(a2 == b2 and any(a2) for a2 in ga for b2 in gb):
-                return "generic_title"
+        ga = [x for x in A if generic[x]]
+        gb = [x for x in B if generic[x]]
+        if ga and gb and not any(_same_item(x, y) for x in ga for y in gb):
+            return "generic_title"
         if len(A) > 1 and len(B) > 1 and w < threshold + bridge_margin:
             support = weight_between.get((min(ra, rb), max(ra, rb)), [])
             if len(support) < max(2, min(len(A), len(B)) // 2):

@@ -21,13 +21,32 @@ def one_to_one_sources(records: pd.DataFrame, pairs: pd.DataFrame, threshold: fl
         return set(), {"setting": setting, "sources": [], "reason": reason}
     if setting is True:
         return set(sources), {"setting": True, "sources": sources, "reason": "forced on in the settings"}
-    linked = pairs[(pairs["match_weight"] >= threshold) & (pairs["source_l"] == pairs["source_r"])]
-    with_dups = set(linked["source_l"].astype(str))
-    on = {s for s in sources if s not in with_dups}
-    per = {s: ("no within-source duplicates found: one-to-one" if s in on else
-               f"{int((linked['source_l'] == s).sum())} within-source duplicate pairs found: 1:N allowed")
-           for s in sources}
-    return on, {"setting": "auto", "sources": sorted(on), "reason": per}
+    # A source is one-to-one when (a) few of its records link to another record of the same source and
+    # (b) records of the other sources rarely link to two of its records. Clean catalogues (DBLP, ACM)
+    # show a few percent of either (lookalike columns, errata); a source holding several versions of
+    # works, or duplicates of its own, shows many.
+    linked = pairs[pairs["match_weight"] >= threshold]
+    within = linked[linked["source_l"] == linked["source_r"]]
+    x = linked[linked["source_l"] != linked["source_r"]]
+    ends = pd.concat([pd.DataFrame({"r": x["unique_id_l"], "target": x["source_r"]}),
+                      pd.DataFrame({"r": x["unique_id_r"], "target": x["source_l"]})])
+    per = ends.groupby(["target", "r"]).size()
+    sizes = records.groupby(records["source"].astype(str)).size()
+    on, why = set(), {}
+    limit = float(spec.clustering.get("one_to_one_max_rate", 0.1))
+    for s in sources:
+        c = per.xs(s, level="target") if s in per.index.get_level_values(0) else pd.Series(dtype=int)
+        multi = float((c >= 2).mean()) if len(c) else 0.0
+        w = within[within["source_l"] == s]
+        dup = len(set(w["unique_id_l"]) | set(w["unique_id_r"])) / max(int(sizes.get(s, 1)), 1)
+        text = (f"{dup:.1%} of its records link within {s}; {multi:.1%} of records linking into {s} link to two "
+                f"or more of its records (limit {limit:.0%} each)")
+        if dup <= limit and multi <= limit:
+            on.add(s)
+            why[s] = "one-to-one: " + text
+        else:
+            why[s] = "1:N allowed: " + text
+    return on, {"setting": "auto", "sources": sorted(on), "reason": why}
 
 
 VALID = {"same": "same", "different": "different", "unsure": "unsure", "match": "same", "duplicate": "same",

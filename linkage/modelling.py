@@ -72,15 +72,24 @@ def fit_and_score(records: pd.DataFrame, spec: Spec, link_type: str, seed: int, 
             rep.warnings.append("fewer than two records: nothing to train; shipped prior parameters used")
         else:
             rep = train(linker, spec, len(mdf), seed)
-        model = linker.misc.save_model_to_json()
+        model = rep.snapshot if rep.failed and rep.snapshot else linker.misc.save_model_to_json()
         prior = model.get("probability_two_random_records_match")
         if prior is None or not 0 < float(prior) < 1 or prior != prior:
             model["probability_two_random_records_match"] = float(spec.training.get("fallback_prior", 1e-4))
             rep.prior_source = "fallback"
             rep.warnings.append("the prior rules found no pairs: using training.fallback_prior "
                                 f"({model['probability_two_random_records_match']})")
-        model = apply_m_floors(model, float(spec.training.get("m_floor", 0.005)), rep)
+        caps = {}
+        for comp in spec.comparisons:
+            for lv in comp.get("levels", []):
+                if "m_max" in lv:
+                    label = lv.get("label")
+                    caps[(comp["name"], label)] = float(lv["m_max"])
+        model = apply_m_floors(model, float(spec.training.get("m_floor", 0.005)), rep,
+                               u_floor=1.0 / max(rep.u_max_pairs, 1000), m_max=caps)
     rep.prior = model.get("probability_two_random_records_match")
+    rep.snapshot = None
+    model.pop("linker_uid", None)  # random per Linker: the same data must give the same model file
     linker, _, _ = make_duckdb_linker(mdf, model)
     pairs = predict_pairs(linker, model) if len(mdf) >= 2 else _empty_pairs(model)
     threshold, info = choose_threshold(pairs, spec.threshold)

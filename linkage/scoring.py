@@ -102,35 +102,40 @@ def tidy_pairs(df: pd.DataFrame, model: dict) -> pd.DataFrame:
 
 
 def choose_threshold(pairs: pd.DataFrame, threshold: dict) -> tuple[float, dict]:
-    """The decision threshold in bits, and how it was chosen.
+    """The decision threshold in bits, and how it was chosen. Labels are never read here.
 
-    ``match_weight: auto`` picks the lowest weight at which the model's own posterior expects the
-    linked pairs' precision to reach ``target_precision`` (never below ``min_match_weight``,
-    default 0 bits = probability 0.5). Labels are never read here.
+    ``match_weight: auto`` takes the larger of two weights read off the model's own posterior
+    p(w) = 1 / (1 + 2^-w): the weight at which a single pair's posterior reaches
+    ``min_pair_probability`` (default 0.97, i.e. 5 bits: EM posteriors are over-confident because
+    fields are not independent, so a pair needs clear evidence on its own), and the lowest weight at
+    which the linked pairs' expected precision reaches ``target_precision``. The expected precision
+    and recall (of the scored pairs) the model believes it has at that threshold are reported.
     """
+    import numpy as np
+
     mw = threshold.get("match_weight", "auto")
-    floor = float(threshold.get("min_match_weight", 0.0))
     target = float(threshold.get("target_precision", 0.99))
-    info: dict = {"mode": "fixed" if mw != "auto" else "auto", "target_precision": target}
-    w = pairs["match_weight"].to_numpy(dtype=float) if len(pairs) else []
+    p_min = float(threshold.get("min_pair_probability", 0.97))
+    info: dict = {"mode": "fixed" if mw != "auto" else "auto", "target_precision": target,
+                  "min_pair_probability": p_min}
+    w = pairs["match_weight"].to_numpy(dtype=float) if len(pairs) else np.array([])
+    floor = float(np.log2(p_min / (1.0 - p_min)))
     if mw != "auto":
         t = float(mw)
     elif len(w) == 0:
         t = floor
     else:
-        import numpy as np
-
         order = np.sort(w)[::-1]
         p = 1.0 / (1.0 + np.power(2.0, -order))
         cum_prec = np.cumsum(p) / np.arange(1, len(p) + 1)
         ok = np.nonzero(cum_prec >= target)[0]
-        t = float(order[ok[-1]]) if len(ok) else float(order[0]) + 1e-9
-        t = max(t, floor)
+        t_prec = float(order[ok[-1]]) if len(ok) else float(order[0]) + 1e-9
+        t = max(t_prec, floor)
+        info["weight_for_target_precision"] = round(t_prec, 4)
+        info["weight_for_min_pair_probability"] = round(floor, 4)
     if len(w):
-        import numpy as np
-
-        sel = np.asarray(w) >= t
-        p_all = 1.0 / (1.0 + np.power(2.0, -np.asarray(w)))
+        sel = w >= t
+        p_all = 1.0 / (1.0 + np.power(2.0, -w))
         exp_tp = float(p_all[sel].sum())
         info.update(expected_precision=round(exp_tp / max(int(sel.sum()), 1), 4),
                     expected_recall_of_scored=round(exp_tp / max(float(p_all.sum()), 1e-12), 4),

@@ -58,7 +58,7 @@ LEVEL_KINDS = {
     "sql": {"condition"},
     "else": set(),
 }
-LEVEL_OPTIONAL = {"label", "tf", "fix_m", "m_floor", "min_length", "unit", "and", "columns", "column", "threshold",
+LEVEL_OPTIONAL = {"label", "tf", "fix_m", "m_floor", "m_max", "min_length", "unit", "and", "columns", "column", "threshold",
                   "min", "condition"}
 SYSTEM_COLUMNS_FOR_SQL = {"unique_id", "source"}
 
@@ -194,7 +194,7 @@ def _check_level(lv: Any, key: str, known_columns: set[str], probs: _Problems) -
             probs.add(f"{key}.threshold", "a number >= 0", t)
     if "min" in lv and (isinstance(lv["min"], bool) or not isinstance(lv["min"], int) or lv["min"] < 1):
         probs.add(f"{key}.min", "a whole number >= 1", lv["min"])
-    for k in ("fix_m", "m_floor"):
+    for k in ("fix_m", "m_floor", "m_max"):
         if k in lv:
             v = lv[k]
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1:
@@ -342,9 +342,9 @@ def validate_data(data: dict, extra_columns: set[str] | None = None) -> list[str
         probs.add("threshold", "a mapping like {match_weight: auto}", th)
     else:
         for k in th:
-            if k not in ("match_weight", "review_band", "min_match_weight", "target_precision"):
-                probs.add(f"threshold.{k}", "unknown key", raw=True,
-                          hint=_did_you_mean(k, ["match_weight", "review_band", "min_match_weight", "target_precision"]))
+            known_th = ["match_weight", "review_band", "min_pair_probability", "target_precision"]
+            if k not in known_th:
+                probs.add(f"threshold.{k}", "unknown key", raw=True, hint=_did_you_mean(k, known_th))
         mw = th.get("match_weight", "auto")
         if mw != "auto" and (isinstance(mw, bool) or not isinstance(mw, (int, float))):
             probs.add("threshold.match_weight", "'auto' or a number (bits)", mw)
@@ -352,6 +352,9 @@ def validate_data(data: dict, extra_columns: set[str] | None = None) -> list[str
         if not (isinstance(band, list) and len(band) == 2 and all(isinstance(b, (int, float)) and not isinstance(
                 b, bool) for b in band) and band[0] <= band[1]):
             probs.add("threshold.review_band", "two numbers [below, above] around the threshold", band)
+        mpp = th.get("min_pair_probability", 0.97)
+        if isinstance(mpp, bool) or not isinstance(mpp, (int, float)) or not 0.5 <= mpp < 1:
+            probs.add("threshold.min_pair_probability", "a number in [0.5, 1)", mpp)
         tp = th.get("target_precision", 0.99)
         if isinstance(tp, bool) or not isinstance(tp, (int, float)) or not 0 < tp < 1:
             probs.add("threshold.target_precision", "a number in (0, 1)", tp)
@@ -359,7 +362,7 @@ def validate_data(data: dict, extra_columns: set[str] | None = None) -> list[str
     if not isinstance(cl, dict):
         probs.add("clustering", "a mapping", cl)
     else:
-        allowed = {"one_to_one", "guard_rails", "method", "bridge_margin"}
+        allowed = {"one_to_one", "guard_rails", "method", "bridge_margin", "one_to_one_max_rate"}
         for k in cl:
             if k not in allowed:
                 probs.add(f"clustering.{k}", "unknown key", raw=True, hint=_did_you_mean(k, allowed))
@@ -400,9 +403,14 @@ _DIALECT_SQL = {
         "duckdb": "(len(list_intersect(l.{c}, r.{c}))::DOUBLE / nullif(len(list_distinct(list_concat(l.{c}, r.{c}))), 0)) >= {t}",
         "spark": "(size(array_intersect(l.{c}, r.{c})) / size(array_union(l.{c}, r.{c}))) >= {t}",
     },
+    # one key is a prefix of the other (a dropped subtitle), or a suffix covering most of it
     "containment": {
-        "duckdb": "(length(l.{c}) >= {n} and length(r.{c}) >= {n} and (instr(l.{c}, r.{c}) > 0 or instr(r.{c}, l.{c}) > 0))",
-        "spark": "(length(l.{c}) >= {n} and length(r.{c}) >= {n} and (instr(l.{c}, r.{c}) > 0 or instr(r.{c}, l.{c}) > 0))",
+        "duckdb": "(least(length(l.{c}), length(r.{c})) >= {n} and (starts_with(l.{c}, r.{c}) or starts_with(r.{c}, l.{c}) "
+                  "or ((ends_with(l.{c}, r.{c}) or ends_with(r.{c}, l.{c})) and "
+                  "least(length(l.{c}), length(r.{c})) >= 0.6 * greatest(length(l.{c}), length(r.{c})))))",
+        "spark": "(least(length(l.{c}), length(r.{c})) >= {n} and (startswith(l.{c}, r.{c}) or startswith(r.{c}, l.{c}) "
+                 "or ((endswith(l.{c}, r.{c}) or endswith(r.{c}, l.{c})) and "
+                 "least(length(l.{c}), length(r.{c})) >= 0.6 * greatest(length(l.{c}), length(r.{c})))))",
     },
     "array_equal": {
         "duckdb": "l.{c} = r.{c}",
@@ -421,7 +429,10 @@ def _level_creator(lv: dict, dialect: str):
     kind = lv["kind"]
     c = lv.get("column")
     if kind == "missing":
-        cond = " or ".join(f"l.{x} is null or r.{x} is null" for x in lv["columns"])
+        cols = lv["columns"]
+        cond = (f"coalesce({', '.join('l.' + x for x in cols)}) is null or "
+                f"coalesce({', '.join('r.' + x for x in cols)}) is null") if len(cols) > 1 else \
+            f"l.{cols[0]} is null or r.{cols[0]} is null"
         lc = cll.CustomLevel(to_level_sql(cond, dialect), label_for_charts=lv.get("label", "missing")).configure(
             is_null_level=True)
     elif kind == "exact":

@@ -16,6 +16,33 @@ from .settings import Spec, blocking_rule_sql
 log = logging.getLogger("linkage")
 
 
+def _clamp_em_underflow() -> None:
+    """Work around Splink 5.0.0 raising mid-EM when an observed level's m or u underflows to 0.
+
+    That happens on real data when every pair at a level has a posterior of exactly 0 (e.g. a level
+    seen only in hopeless pairs). Splink then raises ValueError and leaves the linker's settings
+    half-trained. We clamp such values to Splink's own minimum (1e-300) before it validates them;
+    our m floor then lifts them to a usable value.
+    """
+    import splink.internals.expectation_maximisation as em
+
+    if getattr(em.populate_m_u_from_lookup, "_linkage_clamped", False):
+        return
+    original = em.populate_m_u_from_lookup
+
+    def clamped(training_fixed_probabilities, comparison_level, output_column_name, m_u_records_lookup):
+        rec = (m_u_records_lookup.get(output_column_name) or {}).get(comparison_level.comparison_vector_value)
+        if isinstance(rec, dict):
+            for k in ("m_probability", "u_probability"):
+                v = rec.get(k)
+                if isinstance(v, (int, float)) and v < 1e-300:
+                    rec[k] = 1e-300
+        return original(training_fixed_probabilities, comparison_level, output_column_name, m_u_records_lookup)
+
+    clamped._linkage_clamped = True
+    em.populate_m_u_from_lookup = clamped
+
+
 @dataclass
 class TrainingReport:
     prior: float | None = None
@@ -23,11 +50,16 @@ class TrainingReport:
     u_max_pairs: int = 0
     em_sessions: list[dict] = field(default_factory=list)
     floored: list[str] = field(default_factory=list)
+    unobserved: list[tuple[str, str]] = field(default_factory=list)
+    capped: list[str] = field(default_factory=list)
+    snapshot: dict | None = None      # the model after the last step that succeeded
+    failed: bool = False
     warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"prior": self.prior, "prior_source": self.prior_source, "u_max_pairs": self.u_max_pairs,
-                "em_sessions": self.em_sessions, "m_floored": self.floored, "warnings": self.warnings}
+                "em_sessions": self.em_sessions, "m_floored": self.floored,
+                "m_untrained": [f"{c}: {lv}" for c, lv in self.unobserved], "m_capped": self.capped, "warnings": self.warnings}
 
 
 def auto_u_max_pairs(n_records: int) -> int:
@@ -36,8 +68,39 @@ def auto_u_max_pairs(n_records: int) -> int:
     return int(max(1000, min(total, 400_000)))
 
 
+class _Unobserved(logging.Handler):
+    """Collects Splink's 'Level X on comparison Y not observed in dataset' warnings during EM."""
+
+    PATTERN = None
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        import re
+
+        self.levels: set[tuple[str, str]] = set()
+        self._re = re.compile(r"Level (.+) on comparison (\S+) not observed in dataset")
+
+    def emit(self, record):
+        m = self._re.search(record.getMessage())
+        if m:
+            self.levels.add((m.group(2), m.group(1)))
+
+
 def train(linker, spec: Spec, n_records: int, seed: int) -> TrainingReport:
+    _clamp_em_underflow()
     rep = TrainingReport()
+    splink_log = logging.getLogger("splink")
+    watcher = _Unobserved()
+    splink_log.addHandler(watcher)
+    try:
+        _train(linker, spec, n_records, seed, rep)
+    finally:
+        splink_log.removeHandler(watcher)
+    rep.unobserved = sorted(watcher.levels)
+    return rep
+
+
+def _train(linker, spec: Spec, n_records: int, seed: int, rep: TrainingReport) -> None:
     tr = spec.training
     rules = [blocking_rule_sql(r) for r in tr.get("prior_rules", [])]
     if rules:
@@ -52,6 +115,7 @@ def train(linker, spec: Spec, n_records: int, seed: int) -> TrainingReport:
     rep.u_max_pairs = auto_u_max_pairs(n_records) if mp == "auto" else int(mp)
     if n_records >= 2:
         linker.training.estimate_u_using_random_sampling(max_pairs=rep.u_max_pairs, seed=seed)
+    rep.snapshot = linker.misc.save_model_to_json()
     max_it = int(tr.get("max_iterations", 25))
     for rule in tr.get("em_sessions", []):
         sql = blocking_rule_sql(rule)
@@ -62,39 +126,59 @@ def train(linker, spec: Spec, n_records: int, seed: int) -> TrainingReport:
             entry.update(iterations=iters, converged=iters < max_it)
             if iters >= max_it:
                 rep.warnings.append(f"EM session on {sql!r} stopped at max_iterations ({max_it}) without converging")
+            if not rep.failed:
+                rep.snapshot = linker.misc.save_model_to_json()
         except Exception as exc:
             entry.update(iterations=0, converged=False, error=str(exc).splitlines()[0][:200])
-            rep.warnings.append(f"EM session on {sql!r} could not run ({entry['error']}); its parameters keep "
-                                f"their defaults")
+            rep.warnings.append(f"EM session on {sql!r} could not run ({entry['error']}); the model keeps the "
+                                f"parameters of the steps before it")
+            rep.failed = True  # Splink may leave the linker half-trained: later sessions are skipped
+            break
         rep.em_sessions.append(entry)
-    return rep
 
 
-def apply_m_floors(model: dict, floor: float, report: TrainingReport) -> dict:
-    """Raise any non-null level's m to ``floor`` (unless fixed by the settings) and renormalise.
+def apply_m_floors(model: dict, floor: float, report: TrainingReport, u_floor: float = 1e-6,
+                   m_max: dict[tuple[str, str], float] | None = None) -> dict:
+    """Make every level's parameters usable and honest after training.
 
-    EM drives the m of rarely observed disagreement levels towards 0, so one typo would veto a true
-    pair with -50 bits. A floor keeps every single field from vetoing on its own; identifier
-    conflicts keep the m fixed in the settings file.
+    * m of a level EM never observed in any session: agreement levels keep a small share
+      (``floor``), and the comparison's m is renormalised; disagreement (last) levels get ``floor``.
+    * m below ``floor`` is raised to it (unless fixed in the settings): EM drives the m of rarely
+      observed disagreement levels towards 0, so one typo would veto a true pair with -50 bits.
+      Identifier conflicts keep the m fixed in the settings file.
+    * u never observed in random sampling: an agreement level gets ``u_floor`` (agreeing at random
+      is rare), the disagreement level gets u = m (no evidence either way).
     """
+    untrained = set(report.unobserved)
     for comp in model.get("comparisons", []):
+        name = comp.get("output_column_name")
         levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
-        changed = False
+        last = levels[-1] if levels else None
         for lv in levels:
-            m = lv.get("m_probability")
             if lv.get("fix_m_probability"):
                 continue
-            if m is None or (isinstance(m, float) and math.isnan(m)) or m < floor:
+            m = lv.get("m_probability")
+            if (name, lv.get("label_for_charts")) in untrained or m is None or m != m:
                 lv["m_probability"] = floor
-                report.floored.append(f"{comp.get('output_column_name')}: {lv.get('label_for_charts')}")
-                changed = True
-        if changed:
-            total = sum(lv["m_probability"] for lv in levels if lv.get("m_probability") is not None)
-            for lv in levels:
-                if lv.get("m_probability") is not None:
-                    lv["m_probability"] = lv["m_probability"] / total
+                report.floored.append(f"{name}: {lv.get('label_for_charts')} (untrained)")
+            elif m < floor:
+                lv["m_probability"] = floor
+                report.floored.append(f"{name}: {lv.get('label_for_charts')}")
+            cap = (m_max or {}).get((name, lv.get("label_for_charts")))
+            if cap is not None and lv["m_probability"] > cap:
+                report.capped.append(f"{name}: {lv.get('label_for_charts')} {lv['m_probability']:.4f} -> {cap}")
+                lv["m_probability"] = cap
+        held = [lv for lv in levels if lv.get("fix_m_probability")
+                or (name, lv.get("label_for_charts")) in (m_max or {})
+                and lv["m_probability"] >= (m_max or {})[(name, lv.get("label_for_charts"))]]
+        free = [lv for lv in levels if lv not in held]
+        fixed_total = sum(lv["m_probability"] for lv in held)
+        total = sum(lv["m_probability"] for lv in free)
+        if free and total > 0:
+            for lv in free:
+                lv["m_probability"] = lv["m_probability"] * (1.0 - fixed_total) / total
         for lv in levels:
             u = lv.get("u_probability")
-            if u is None or (isinstance(u, float) and math.isnan(u)) or u <= 0:
-                lv["u_probability"] = 1e-6
+            if u is None or u != u or u <= 0:
+                lv["u_probability"] = lv["m_probability"] if lv is last else u_floor
     return model

@@ -109,7 +109,7 @@ def split_names(value) -> list[str]:
         return parts
     toks = s.split()
     # "Zhai Q J Yue X Y" style: surname followed by initials, repeated
-    if len(toks) >= 3 and any(_is_initials(t) for t in toks[1:]) and not _is_initials(toks[0]):
+    if len(toks) >= 3 and _is_initials(toks[-1]) and any(_is_initials(t) for t in toks[1:]) and not _is_initials(toks[0]):
         names, cur = [], []
         for t in toks:
             if cur and not _is_initials(t) and _is_initials(cur[-1]):
