@@ -36,6 +36,25 @@ def load_model_file(path: str | Path) -> dict:
         raise LinkageError(f"{p}: not a valid model file (line {exc.lineno}: {exc.msg})") from exc
 
 
+def round_model(model: dict, digits: int = 9) -> dict:
+    """Round m, u and the prior to ``digits`` significant digits.
+
+    DuckDB sums EM's expectations in parallel, so the last bits of a float vary from run to run;
+    rounding makes the same inputs, settings and seed give the same model file (and so the same
+    weights and clusters).
+    """
+    def r(x):
+        return float(f"{x:.{digits}g}") if isinstance(x, float) else x
+
+    model["probability_two_random_records_match"] = r(model.get("probability_two_random_records_match"))
+    for comp in model.get("comparisons", []):
+        for lv in comp.get("comparison_levels", []):
+            for k in ("m_probability", "u_probability"):
+                if k in lv:
+                    lv[k] = r(lv[k])
+    return model
+
+
 def transfer_parameters(src: dict, dst: dict) -> dict:
     """Copy prior and m/u per (comparison name, level position) from a trained model into a freshly
     compiled one, so a model trained on one backend scores on another."""
@@ -90,8 +109,13 @@ def fit_and_score(records: pd.DataFrame, spec: Spec, link_type: str, seed: int, 
     rep.prior = model.get("probability_two_random_records_match")
     rep.snapshot = None
     model.pop("linker_uid", None)  # random per Linker: the same data must give the same model file
+    model = round_model(model)
+    import time
+
+    t0 = time.perf_counter()
     linker, _, _ = make_duckdb_linker(mdf, model)
     pairs = predict_pairs(linker, model) if len(mdf) >= 2 else _empty_pairs(model)
+    rep.timings["predict"] = round(time.perf_counter() - t0, 3)
     threshold, info = choose_threshold(pairs, spec.threshold)
     return Fitted(pairs=pairs, model=model, training=rep.as_dict(), threshold=threshold, threshold_info=info)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 
 import pandas as pd
 
@@ -30,8 +31,15 @@ def model_frame(records: pd.DataFrame) -> pd.DataFrame:
 def make_duckdb_linker(model_df: pd.DataFrame, settings, name: str = "records"):
     from splink import DuckDBAPI, Linker
 
-    db_api = DuckDBAPI()
+    import duckdb
     import pyarrow as pa
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    threads = os.environ.get("LINKAGE_THREADS")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    db_api = DuckDBAPI(connection=con)
 
     table = pa.Table.from_pandas(model_df, schema=arrow_schema(), preserve_index=False)
     sdf = db_api.register(table, dataset_display_name=name)

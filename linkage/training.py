@@ -52,6 +52,8 @@ class TrainingReport:
     floored: list[str] = field(default_factory=list)
     unobserved: list[tuple[str, str]] = field(default_factory=list)
     capped: list[str] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+    u_from_frequencies: list[str] = field(default_factory=list)
     snapshot: dict | None = None      # the model after the last step that succeeded
     failed: bool = False
     warnings: list[str] = field(default_factory=list)
@@ -59,13 +61,41 @@ class TrainingReport:
     def as_dict(self) -> dict:
         return {"prior": self.prior, "prior_source": self.prior_source, "u_max_pairs": self.u_max_pairs,
                 "em_sessions": self.em_sessions, "m_floored": self.floored,
-                "m_untrained": [f"{c}: {lv}" for c, lv in self.unobserved], "m_capped": self.capped, "warnings": self.warnings}
+                "m_untrained": [f"{c}: {lv}" for c, lv in self.unobserved], "m_capped": self.capped,
+                "timings": self.timings, "u_from_frequencies": self.u_from_frequencies, "warnings": self.warnings}
 
 
 def auto_u_max_pairs(n_records: int) -> int:
-    """Enough random pairs for stable u on the non-rare levels, capped so u stays cheap."""
+    """Enough random pairs for stable u on the common levels, capped so u stays cheap: the rare
+    agreement levels that sampling cannot see get u from value frequencies (exact levels) or a floor."""
     total = n_records * (n_records - 1) // 2
-    return int(max(1000, min(total, 400_000)))
+    return int(max(1000, min(total, 150_000)))
+
+
+def exact_u_from_frequencies(con_table, model: dict, spec: Spec) -> dict[tuple[str, str], float]:
+    """u of each comparison's first agreement level when it is an exact match on one column:
+    the chance two random records with the column present share a value, sum c(c-1) / n(n-1).
+
+    Exact on all records, O(n) with one GROUP BY, instead of waiting for random pairs to hit a
+    rare value. Returns {(comparison, level label): u}.
+    """
+    out = {}
+    for comp in spec.comparisons:
+        levels = comp.get("levels") or []
+        if len(levels) < 2 or levels[1].get("kind") != "exact" or "and" in levels[1]:
+            continue
+        col = levels[1]["column"]
+        q = (f'select sum(c * (c - 1)) as same, sum(c) as n from '
+             f'(select count(*) as c from {con_table} where "{col}" is not null group by "{col}")')
+        same, n = con_table_execute(q)
+        if n and n > 1:
+            u = float(same) / (float(n) * (float(n) - 1))
+            out[(comp["name"], levels[1].get("label"))] = u
+    return out
+
+
+def con_table_execute(q):  # replaced at call time with the linker's connection
+    raise NotImplementedError
 
 
 class _Unobserved(logging.Handler):
@@ -102,6 +132,9 @@ def train(linker, spec: Spec, n_records: int, seed: int) -> TrainingReport:
 
 def _train(linker, spec: Spec, n_records: int, seed: int, rep: TrainingReport) -> None:
     tr = spec.training
+    import time
+
+    t0 = time.perf_counter()
     rules = [blocking_rule_sql(r) for r in tr.get("prior_rules", [])]
     if rules:
         try:
@@ -111,11 +144,17 @@ def _train(linker, spec: Spec, n_records: int, seed: int, rep: TrainingReport) -
             rep.prior_source = "fallback"
             rep.warnings.append(f"prior could not be estimated ({str(exc).splitlines()[0][:120]}); "
                                 f"using training.fallback_prior")
+    rep.timings["prior"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
     mp = tr.get("u_max_pairs", "auto")
     rep.u_max_pairs = auto_u_max_pairs(n_records) if mp == "auto" else int(mp)
     if n_records >= 2:
-        linker.training.estimate_u_using_random_sampling(max_pairs=rep.u_max_pairs, seed=seed)
+        linker.training.estimate_u_using_random_sampling(max_pairs=rep.u_max_pairs, seed=seed, num_chunks=1,
+                                                         min_count_per_level=None)
+        _exact_u_overrides(linker, spec, rep)
     rep.snapshot = linker.misc.save_model_to_json()
+    rep.timings["u"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
     max_it = int(tr.get("max_iterations", 25))
     for rule in tr.get("em_sessions", []):
         sql = blocking_rule_sql(rule)
@@ -135,6 +174,31 @@ def _train(linker, spec: Spec, n_records: int, seed: int, rep: TrainingReport) -
             rep.failed = True  # Splink may leave the linker half-trained: later sessions are skipped
             break
         rep.em_sessions.append(entry)
+    rep.timings["em"] = round(time.perf_counter() - t0, 3)
+
+
+def _exact_u_overrides(linker, spec: Spec, rep: TrainingReport) -> None:
+    """Replace sampled u of exact first levels with frequency-based u (see exact_u_from_frequencies)."""
+    global con_table_execute
+    db = linker._db_api
+    table = linker._input_tables_dict[next(iter(linker._input_tables_dict))].physical_name
+
+    def run(q):
+        return db._execute_sql_against_backend(q).fetchall()[0]
+
+    con_table_execute = run
+    try:
+        overrides = exact_u_from_frequencies(table, None, spec)
+    except Exception as exc:  # a backend without this path keeps the sampled u
+        rep.warnings.append(f"u from value frequencies unavailable ({str(exc).splitlines()[0][:100]})")
+        return
+    settings = linker._settings_obj
+    for comp in settings.comparisons:
+        for lv in comp.comparison_levels:
+            u = overrides.get((comp.output_column_name, lv.label_for_charts))
+            if u is not None and u > 0:
+                lv.u_probability = u
+                rep.u_from_frequencies.append(f"{comp.output_column_name}: {lv.label_for_charts}")
 
 
 def apply_m_floors(model: dict, floor: float, report: TrainingReport, u_floor: float = 1e-6,
