@@ -42,7 +42,7 @@ class ClusterReport:
                 "refused_examples": self.refused_examples[:20]}
 
 
-def recurring_short_titles(records: pd.DataFrame, max_words: int = 4, min_records: int = 3) -> pd.Series:
+def recurring_short_titles(records: pd.DataFrame, max_words: int = 6, min_records: int = 3) -> pd.Series:
     """Short titles that recur within one source across different volumes or issues ('Editor's comments',
     'Industry perspective'): columns of a journal, not one work. Treated like generic titles."""
     if "title_norm" not in records or len(records) == 0:
@@ -110,13 +110,27 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
     issue = values("issue_norm")
     page = values("page_first")
 
+    # A generic-titled record is ambiguous when its source holds another record with the same title,
+    # first author and year (four 'Book review column's by one editor in one year): only DOI, issue or
+    # page evidence can tell which is which. An unambiguous one ('Guest editorial' by three named
+    # editors in 2003) may merge on the model's evidence alone.
+    fa, yr, tn = values("first_author"), values("year_norm"), values("title_norm")
+    gcount: dict = defaultdict(int)
+    for i in range(n):
+        if generic[i]:
+            gcount[(src[i], tn[i], fa[i], yr[i])] += 1
+    ambiguous = [generic[i] and gcount[(src[i], tn[i], fa[i], yr[i])] > 1 for i in range(n)]
+
     def _same_item(x: int, y: int) -> bool:
-        """Two generic-titled records ('Editorial') are one item only if DOI, issue or first page agree."""
+        """Two generic-titled records ('Editorial') are one item only if DOI, issue or first page agree,
+        or, lacking those, neither is ambiguous within its source."""
         if doi[x] and doi[y]:
             return doi[x] == doi[y]
         if page[x] and page[y]:
             return page[x] == page[y]
-        return bool(issue[x] and issue[y] and issue[x] == issue[y] and gkey[x][0] == gkey[y][0])
+        if issue[x] and issue[y]:
+            return issue[x] == issue[y] and gkey[x][0] == gkey[y][0]
+        return not ambiguous[x] and not ambiguous[y]
 
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
     oto = one_to_one_sources or set()
