@@ -94,7 +94,10 @@ def cli(debug: bool) -> None:
 @click.option("--decisions", type=click.Path(), help="Clerical-review decisions CSV applied as constraints.")
 @click.option("--labels", type=click.Path(), help="Labels to evaluate the run against (never used for training).")
 @click.option("--no-report", is_flag=True, help="Skip report.html.")
-def run(sources, settings, out, seed, model, decisions, labels, no_report):
+@click.option("--backend", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+              help="Engine: embedded DuckDB, or Spark (needs the spark extra and Java).")
+@click.option("--spark-master", help="Spark master URL (default: local[*] or SPARK_MASTER / spark-defaults).")
+def run(sources, settings, out, seed, model, decisions, labels, no_report, backend, spark_master):
     """Read, normalise, train, score, cluster, merge and report.
 
     SOURCES are tables (CSV, TSV, Parquet, JSON Lines, JSON, RIS, BibTeX, EndNote XML, PubMed .nbib,
@@ -105,7 +108,7 @@ def run(sources, settings, out, seed, model, decisions, labels, no_report):
     from .pipeline import run as run_job
 
     result = run_job(list(sources), settings=settings, out=out, seed=seed, model=model, decisions=decisions,
-                     report=not no_report, progress=StageProgress())
+                     report=not no_report, progress=StageProgress(), backend=backend, spark_master=spark_master)
     c = result.info["counts"]
     th = result.info["threshold"]
     console.print(f"\n{c['records']:,} records → {c['clusters']:,} works ({c['duplicate_clusters']:,} with duplicates, "
@@ -126,6 +129,48 @@ def run(sources, settings, out, seed, model, decisions, labels, no_report):
     stdout.print(f"run folder: {result.out}")
     if not no_report:
         stdout.print(f"report:     {result.report_path}")
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--settings", "-s", type=click.Path(), help="Settings file (default: the shipped scholarly.yaml).")
+@click.option("--out", "-o", type=click.Path(), default="reports/model.json", show_default=True,
+              help="Model file to write (a folder gets model.json).")
+@click.option("--seed", type=int, help="Random seed (default: the settings file's).")
+@click.option("--backend", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True)
+@click.option("--spark-master", help="Spark master URL.")
+def train(sources, settings, out, seed, backend, spark_master):
+    """Train a model on SOURCES and write it, without scoring or clustering.
+
+    Reuse it with `linkage run --model FILE`. Example: linkage train examples/sources/* --out reports/model.json
+    """
+    from .pipeline import train_model
+
+    path = train_model(list(sources), out, settings=settings, seed=seed, progress=StageProgress(),
+                       backend=backend, spark_master=spark_master)
+    stdout.print(f"model: {path}")
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--run", "run_dir", required=True, type=click.Path(), help="A finished run folder to match against.")
+@click.option("--out", "-o", type=click.Path(), help="Run folder to write (default: RUN-matched).")
+@click.option("--no-report", is_flag=True, help="Skip report.html.")
+@click.option("--backend", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True)
+@click.option("--spark-master", help="Spark master URL.")
+def match(sources, run_dir, out, no_report, backend, spark_master):
+    """Score new records (SOURCES) against a finished run without retraining; existing clusters keep their ids.
+
+    Example: linkage match new_papers.csv --run reports/example --out reports/example-plus
+    """
+    from .pipeline import match as match_job
+
+    result = match_job(list(sources), run_dir, out=out, progress=StageProgress(), report=not no_report,
+                       backend=backend, spark_master=spark_master)
+    m = result.info["match"]
+    console.print(f"\n{m['new_records']:,} new records: {m['joined_existing_clusters']:,} joined existing works, "
+                  f"{m['new_clusters']:,} new works; {m['new_pairs_scored']:,} pairs scored")
+    stdout.print(f"run folder: {result.out}")
 
 
 @cli.command()

@@ -70,9 +70,13 @@ def recurring_short_titles(records: pd.DataFrame, max_words: int = 6, min_record
 
 def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method: str = "guarded",
             one_to_one_sources: set[str] | None = None, overwhelming: float = 30.0, bridge_margin: float = 6.0,
-            must_link: list[tuple[str, str]] | None = None, cannot_link: list[tuple[str, str]] | None = None
-            ) -> tuple[pd.DataFrame, ClusterReport]:
-    """Returns (clusters: unique_id, cluster_id; report)."""
+            must_link: list[tuple[str, str]] | None = None, cannot_link: list[tuple[str, str]] | None = None,
+            frozen: dict[str, str] | None = None) -> tuple[pd.DataFrame, ClusterReport]:
+    """Returns (clusters: unique_id, cluster_id; report).
+
+    ``frozen`` maps unique_id -> an existing cluster id (``linkage match``): those clusters start
+    joined, keep their ids, and are never merged with each other.
+    """
     rep = ClusterReport(method=method, threshold=threshold)
     ids = records["unique_id"].astype(str).tolist()
     index = {u: i for i, u in enumerate(ids)}
@@ -141,8 +145,14 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
             cannot.add((index[b], index[a]))
     weight_between: dict[tuple[int, int], list[float]] = defaultdict(list)
 
+    frozen_of: dict[int, str] = {index[u]: c for u, c in (frozen or {}).items() if u in index}
+    frozen_root: dict[int, str] = {}
+
     def conflict(ra: int, rb: int, w: float) -> str | None:
         A, B = members[ra], members[rb]
+        fa_, fb_ = frozen_root.get(ra), frozen_root.get(rb)
+        if fa_ is not None and fb_ is not None and fa_ != fb_:
+            return "existing_clusters"
         if cannot:
             for x in A:
                 for y in B:
@@ -183,6 +193,14 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
     uid_r = edges["unique_id_r"].astype(str).map(index).to_numpy()
     ws = edges["match_weight"].to_numpy(dtype=float)
     forced = [(index[a], index[b], float("inf")) for a, b in (must_link or []) if a in index and b in index]
+    if frozen_of:  # existing clusters start joined
+        by_cluster: dict[str, list[int]] = defaultdict(list)
+        for i, c in frozen_of.items():
+            by_cluster[c].append(i)
+        for idx in by_cluster.values():
+            forced += [(idx[0], j, float("inf")) for j in idx[1:]]
+        for i, c in frozen_of.items():
+            frozen_root[i] = c
     pending = list(forced) + list(zip(uid_l.tolist(), uid_r.tolist(), ws.tolist()))
     for a, b, w in pending:
         ra, rb = find(a), find(b)
@@ -200,6 +218,9 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
             ra, rb = rb, ra
         parent[rb] = ra
         members[ra].extend(members.pop(rb))
+        fz = frozen_root.pop(rb, None)
+        if fz is not None:
+            frozen_root[ra] = fz
         rep.edges_used += 1
         # carry over support counts of the absorbed cluster
         for key in [k for k in weight_between if rb in k]:
@@ -213,5 +234,8 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
     for i, r in enumerate(roots):
         if r not in root_min or ids[i] < root_min[r]:
             root_min[r] = ids[i]
+    for r, c in frozen_root.items():  # an existing cluster keeps its id
+        if find(r) == r:
+            root_min[r] = c
     out = pd.DataFrame({"unique_id": ids, "cluster_id": [root_min[r] for r in roots]})
     return out, rep

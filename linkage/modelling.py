@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from .backends import Backend, get_backend
 from .errors import LinkageError
-from .scoring import choose_threshold, make_duckdb_linker, model_frame, predict_pairs
+from .scoring import choose_threshold, model_frame, predict_pairs
 from .settings import Spec, compile_settings
 from .training import TrainingReport, apply_m_floors, train
 
@@ -73,51 +74,97 @@ def transfer_parameters(src: dict, dst: dict) -> dict:
     return dst
 
 
-def fit_and_score(records: pd.DataFrame, spec: Spec, link_type: str, seed: int, model_from=None,
-                  stage=None, counts=None, dialect: str = "duckdb") -> Fitted:
+def fit_model(records: pd.DataFrame, spec: Spec, link_type: str, seed: int,
+              backend: Backend | None = None) -> tuple[dict, TrainingReport]:
+    """Train on ``records``: prior, u, EM sessions, then floors and caps. Returns (model dict, report)."""
+    backend = backend or get_backend("duckdb")
     mdf = model_frame(records)
-    creator = compile_settings(spec, dialect, "link" if link_type == "link" else "dedupe")
+    creator = compile_settings(spec, backend.dialect, "link" if link_type == "link" else "dedupe")
+    linker = backend.make_linker(mdf, creator)
     rep = TrainingReport()
-    if model_from is not None:
-        trained = load_model_file(model_from)
-        linker, _, _ = make_duckdb_linker(mdf, creator)
-        base = linker.misc.save_model_to_json()
-        model = transfer_parameters(trained, base)
-        rep.prior_source = "reused"
+    if len(mdf) < 2:
+        rep.prior_source = "fallback"
+        rep.warnings.append("fewer than two records: nothing to train; shipped prior parameters used")
     else:
-        linker, _, _ = make_duckdb_linker(mdf, creator)
-        if len(mdf) < 2:
-            rep.prior_source = "fallback"
-            rep.warnings.append("fewer than two records: nothing to train; shipped prior parameters used")
-        else:
-            rep = train(linker, spec, len(mdf), seed)
-        model = rep.snapshot if rep.failed and rep.snapshot else linker.misc.save_model_to_json()
-        prior = model.get("probability_two_random_records_match")
-        if prior is None or not 0 < float(prior) < 1 or prior != prior:
-            model["probability_two_random_records_match"] = float(spec.training.get("fallback_prior", 1e-4))
-            rep.prior_source = "fallback"
-            rep.warnings.append("the prior rules found no pairs: using training.fallback_prior "
-                                f"({model['probability_two_random_records_match']})")
-        caps = {}
-        for comp in spec.comparisons:
-            for lv in comp.get("levels", []):
-                if "m_max" in lv:
-                    label = lv.get("label")
-                    caps[(comp["name"], label)] = float(lv["m_max"])
-        model = apply_m_floors(model, float(spec.training.get("m_floor", 0.005)), rep,
-                               u_floor=1.0 / max(rep.u_max_pairs, 1000), m_max=caps)
+        rep = train(linker, spec, len(mdf), seed, backend=backend)
+    model = rep.snapshot if rep.failed and rep.snapshot else linker.misc.save_model_to_json()
+    prior = model.get("probability_two_random_records_match")
+    if prior is None or not 0 < float(prior) < 1 or prior != prior:
+        model["probability_two_random_records_match"] = float(spec.training.get("fallback_prior", 1e-4))
+        rep.prior_source = "fallback"
+        rep.warnings.append("the prior rules found no pairs: using training.fallback_prior "
+                            f"({model['probability_two_random_records_match']})")
+    caps = {(comp["name"], lv.get("label")): float(lv["m_max"])
+            for comp in spec.comparisons for lv in comp.get("levels", []) if "m_max" in lv}
+    model = apply_m_floors(model, float(spec.training.get("m_floor", 0.005)), rep,
+                           u_floor=1.0 / max(rep.u_max_pairs, 1000), m_max=caps)
     rep.prior = model.get("probability_two_random_records_match")
     rep.snapshot = None
     model.pop("linker_uid", None)  # random per Linker: the same data must give the same model file
-    model = round_model(model)
+    return round_model(model), rep
+
+
+def _compiled_for(model: dict, spec: Spec, mdf: pd.DataFrame, link_type: str, backend: Backend) -> dict:
+    """``model``'s parameters on the settings compiled for ``backend`` (portable across dialects)."""
+    creator = compile_settings(spec, backend.dialect, "link" if link_type == "link" else "dedupe")
+    base = backend.make_linker(mdf.head(0), creator).misc.save_model_to_json()
+    base.pop("linker_uid", None)
+    return transfer_parameters(model, base)
+
+
+def fit_and_score(records: pd.DataFrame, spec: Spec, link_type: str, seed: int, model_from=None,
+                  backend: Backend | None = None) -> Fitted:
+    """Train (or reuse ``model_from``), then score every blocked pair and choose the threshold."""
     import time
 
+    backend = backend or get_backend("duckdb")
+    mdf = model_frame(records)
+    if model_from is not None:
+        model = _compiled_for(load_model_file(model_from), spec, mdf, link_type, backend)
+        model = round_model(model)
+        rep = TrainingReport()
+        rep.prior_source = "reused"
+        rep.prior = model.get("probability_two_random_records_match")
+    else:
+        model, rep = fit_model(records, spec, link_type, seed, backend)
     t0 = time.perf_counter()
-    linker, _, _ = make_duckdb_linker(mdf, model)
+    linker = backend.make_linker(mdf, model)
     pairs = predict_pairs(linker, model) if len(mdf) >= 2 else _empty_pairs(model)
     rep.timings["predict"] = round(time.perf_counter() - t0, 3)
     threshold, info = choose_threshold(pairs, spec.threshold)
     return Fitted(pairs=pairs, model=model, training=rep.as_dict(), threshold=threshold, threshold_info=info)
+
+
+def score_new_records(old_records: pd.DataFrame, new_records: pd.DataFrame, model: dict, spec: Spec,
+                      backend: Backend | None = None) -> pd.DataFrame:
+    """Pairs between new and existing records and among new records, scored with ``model``
+    (Splink ``predict_between`` and ``predict_within``), in the run's pairs layout."""
+    import pyarrow as pa
+
+    from .scoring import arrow_schema, tidy_pairs
+
+    backend = backend or get_backend("duckdb")
+    old_mdf, new_mdf = model_frame(old_records), model_frame(new_records)
+    compiled = round_model(_compiled_for(model, spec, old_mdf, "dedupe", backend))
+    linker = backend.make_linker(old_mdf, compiled)
+    old_sdf = next(iter(linker._input_tables_dict.values()))
+    if backend.name == "duckdb":
+        new_sdf = linker._db_api.register(pa.Table.from_pandas(new_mdf, schema=arrow_schema(), preserve_index=False),
+                                          dataset_display_name="new_records")
+    else:
+        new_sdf = backend.register(linker, new_mdf, "new_records")
+    for comp in compiled["comparisons"]:
+        for lv in comp["comparison_levels"]:
+            col = lv.get("tf_adjustment_column")
+            if col:
+                linker.table_management.compute_tf_table(col)
+    frames = [linker.inference.predict_between(old_sdf, new_sdf).as_pandas_dataframe(),
+              linker.inference.predict_within(new_sdf).as_pandas_dataframe()]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return _empty_pairs(compiled)
+    out = tidy_pairs(pd.concat(frames, ignore_index=True), compiled)
+    return out.drop_duplicates(["unique_id_l", "unique_id_r"]).reset_index(drop=True)
 
 
 def _empty_pairs(model: dict) -> pd.DataFrame:

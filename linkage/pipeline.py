@@ -115,13 +115,24 @@ def build_records(tables: list[SourceTable]) -> tuple[pd.DataFrame, dict[str, di
             records[c] = records[c].astype(object).where(records[c].notna(), None)
         elif t == "INTEGER":
             records[c] = records[c].astype("Int64")
-    for c in raw_cols:  # a column is either text or a list of texts, never both
+    return _harmonise_raw(records, raw_cols), mappings
+
+
+def _is_missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+
+
+def _harmonise_raw(records: pd.DataFrame, raw_cols: list[str]) -> pd.DataFrame:
+    """A raw column is either text or a list of texts, never both (Parquet needs one type a column)."""
+    for c in raw_cols:
         vals = records[c]
-        if vals.map(lambda v: isinstance(v, list)).any():
-            records[c] = vals.map(lambda v: v if isinstance(v, list) else ([] if v is None else [str(v)]))
+        if vals.map(lambda v: isinstance(v, (list, tuple)) or hasattr(v, "tolist") and not isinstance(v, str)).any():
+            records[c] = vals.map(lambda v: list(v.tolist() if hasattr(v, "tolist") else v)
+                                  if isinstance(v, (list, tuple)) or hasattr(v, "tolist") and not isinstance(v, str)
+                                  else ([] if _is_missing(v) else [str(v)]))
         else:
-            records[c] = vals.map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
-    return records, mappings
+            records[c] = vals.map(lambda v: None if _is_missing(v) else str(v))
+    return records
 
 
 def _link_type(spec: Spec, tables: list[SourceTable]) -> str:
@@ -135,6 +146,62 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     df.to_parquet(path, index=False)
 
 
+class _Stages:
+    """Per-stage timings and progress callbacks."""
+
+    def __init__(self, progress: Progress | None):
+        self.say = progress or _noop
+        self.timings: dict[str, float] = {}
+        self.counts: dict[str, Any] = {}
+        self.t_start = time.perf_counter()
+
+    def __call__(self, name: str):
+        stages = self
+
+        class _S:
+            def __enter__(self):
+                self.t = time.perf_counter()
+                stages.say(name, {"event": "start"})
+                return self
+
+            def __exit__(self, et, ev, tb):
+                stages.timings[name] = round(time.perf_counter() - self.t, 3)
+                if et is None:
+                    stages.say(name, {"event": "end", "seconds": stages.timings[name],
+                                      **stages.counts.get(name, {})})
+                return False
+
+        return _S()
+
+
+def _read_and_normalise(sources, spec: Spec, st: _Stages, warnings: list[str]):
+    if not sources:
+        raise LinkageError("no sources given", "name at least one table, e.g. linkage run papers.csv")
+    with st("read"):
+        tables = read_sources(sources, spec.columns)
+        for t in tables:
+            warnings.extend(t.warnings)
+        st.counts["read"] = {"rows": sum(len(t.frame) for t in tables)}
+    with st("normalise"):
+        records, mappings = build_records(tables)
+        st.counts["normalise"] = {"rows": len(records)}
+    return tables, records, mappings
+
+
+def _input_info(tables: list[SourceTable]) -> list[dict]:
+    return [{"source": t.name, "path": str(t.path), "format": t.format, "encoding": t.encoding,
+             "rows": len(t.frame), "parse_errors": t.n_parse_errors, "column_mapping": t.mapping}
+            for t in tables]
+
+
+def _backend(backend, spark=None, spark_master=None):
+    from .backends import Backend, get_backend
+
+    if isinstance(backend, Backend):
+        return backend
+    return get_backend(backend or "duckdb", spark=spark, spark_master=spark_master)
+
+
 def run(
     sources: list[Any],
     settings: str | Path | None = None,
@@ -144,117 +211,200 @@ def run(
     decisions: str | Path | None = None,
     report: bool = True,
     progress: Progress | None = None,
+    backend: str | Any = "duckdb",
+    spark: Any = None,
+    spark_master: str | None = None,
 ) -> Run:
     """Run the whole job on ``sources`` (paths, ``name=path`` strings or ``(name, path)`` tuples).
 
-    Writes the run folder ``out`` (default ``reports/run``) and returns a ``Run``.
+    Writes the run folder ``out`` (default ``reports/run``) and returns a ``Run``. ``model`` reuses a
+    trained model (a model.json or a run folder) instead of training; ``backend`` is ``duckdb``
+    (embedded, default) or ``spark`` (an existing ``spark`` session, or ``spark_master``).
     """
-    say = progress or _noop
-    timings: dict[str, float] = {}
-    counts: dict[str, Any] = {}
+    st = _Stages(progress)
     warnings: list[str] = []
-    t_start = time.perf_counter()
-
-    def stage(name: str):
-        class _S:
-            def __enter__(self):
-                self.t = time.perf_counter()
-                say(name, {"event": "start"})
-                return self
-
-            def __exit__(self, et, ev, tb):
-                timings[name] = round(time.perf_counter() - self.t, 3)
-                if et is None:
-                    say(name, {"event": "end", "seconds": timings[name], **counts.get(name, {})})
-                return False
-
-        return _S()
-
-    if not sources:
-        raise LinkageError("no sources given", "name at least one table, e.g. linkage run papers.csv")
     spec = load_settings(settings)
     seed = int(seed if seed is not None else spec.get("seed", 42))
     out_path = Path(out) if out else Path("reports") / "run"
     _prepare_out(out_path)
-
-    with stage("read"):
-        tables = read_sources(sources, spec.columns)
-        for t in tables:
-            warnings.extend(t.warnings)
-        counts["read"] = {"rows": sum(len(t.frame) for t in tables)}
-    with stage("normalise"):
-        records, mappings = build_records(tables)
-        counts["normalise"] = {"rows": len(records)}
+    engine = _backend(backend, spark, spark_master)
+    tables, records, mappings = _read_and_normalise(sources, spec, st, warnings)
     link_type = _link_type(spec, tables)
 
     from .modelling import fit_and_score
 
-    with stage("train"):
-        fitted = fit_and_score(records, spec, link_type, seed, model_from=model, stage=stage, counts=counts)
-    pairs, model_dict, training_info, threshold, threshold_info = (
-        fitted.pairs, fitted.model, fitted.training, fitted.threshold, fitted.threshold_info)
-    warnings.extend(training_info.get("warnings", []))
-    counts["score"] = {"rows": len(pairs)}
-
+    with st("train"):
+        fitted = fit_and_score(records, spec, link_type, seed, model_from=model, backend=engine)
+    warnings.extend(fitted.training.get("warnings", []))
     from .clustering import cluster
     from .constraints import load_decisions, one_to_one_sources
 
-    with stage("cluster"):
+    pairs, threshold = fitted.pairs, fitted.threshold
+    with st("cluster"):
         oto, oto_info = one_to_one_sources(records, pairs, threshold, spec, len(tables))
         must, cannot, dec_info = load_decisions(decisions or spec.get("decisions"), records)
         clusters, cl_rep = cluster(records, pairs, threshold, method=spec.clustering.get("method", "guarded"),
                                    one_to_one_sources=oto, must_link=must, cannot_link=cannot)
-        counts["cluster"] = {"rows": int(clusters["cluster_id"].nunique())}
+        st.counts["cluster"] = {"rows": int(clusters["cluster_id"].nunique())}
+    info = {
+        "settings": {"path": spec.path, "sha256": spec.sha256, "name": spec.get("name")},
+        "seed": seed, "backend": engine.describe(), "link_type": link_type, "inputs": _input_info(tables),
+        "threshold": fitted.threshold_info, "training": fitted.training,
+        "model_from": str(model) if model else None, "one_to_one": oto_info,
+        "clustering": cl_rep.as_dict(), "decisions": dec_info,
+    }
+    return _finish(out_path, records, mappings, pairs, clusters, fitted.model, threshold, info, warnings, st, report)
+
+
+def _finish(out_path: Path, records: pd.DataFrame, mappings: dict, pairs: pd.DataFrame, clusters: pd.DataFrame,
+            model_dict: dict, threshold: float, info: dict, warnings: list[str], st: _Stages,
+            report: bool) -> Run:
+    """Merge, write the run folder and run.json, build the report."""
     from .merging import merge_clusters
 
-    with stage("merge"):
+    with st("merge"):
         merged = merge_clusters(records, clusters, mappings)
-        counts["merge"] = {"rows": len(merged)}
-    with stage("write"):
+        st.counts["merge"] = {"rows": len(merged)}
+    with st("write"):
         _write_parquet(records, out_path / "records.parquet")
         _write_parquet(pairs, out_path / "pairs.parquet")
         _write_parquet(clusters, out_path / "clusters.parquet")
         _write_parquet(merged, out_path / "merged.parquet")
         (out_path / "model.json").write_text(json.dumps(model_dict, indent=2, default=str))
+        (out_path / "mappings.json").write_text(json.dumps(mappings, indent=2))
     sizes = clusters.groupby("cluster_id").size()
-    info = {
+    full = {
         "linkage_version": __version__,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "versions": _versions(),
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
-        "settings": {"path": spec.path, "sha256": spec.sha256, "name": spec.get("name")},
-        "seed": seed,
-        "backend": "duckdb",
-        "link_type": link_type,
-        "inputs": [{"source": t.name, "path": str(t.path), "format": t.format, "encoding": t.encoding,
-                    "rows": len(t.frame), "parse_errors": t.n_parse_errors, "column_mapping": t.mapping}
-                   for t in tables],
+        **info,
         "counts": {
             "records": len(records), "parse_errors": int(records[PARSE_ERROR].notna().sum()),
             "pairs_scored": len(pairs), "pairs_linked": int((pairs["match_weight"] >= threshold).sum()),
             "clusters": int(len(sizes)), "duplicate_clusters": int((sizes > 1).sum()),
             "records_in_duplicate_clusters": int(sizes[sizes > 1].sum()),
+            "duplicates_removed": int(len(records) - len(sizes)),
             "largest_cluster": int(sizes.max()) if len(sizes) else 0,
         },
-        "threshold": threshold_info,
-        "training": training_info,
-        "model_from": str(model) if model else None,
-        "one_to_one": oto_info,
-        "clustering": cl_rep.as_dict(),
-        "decisions": dec_info,
-        "timings": timings,
+        "timings": st.timings,
         "warnings": warnings,
     }
-    (out_path / "run.json").write_text(json.dumps(info, indent=2, default=str))
+    (out_path / "run.json").write_text(json.dumps(full, indent=2, default=str))
     if report:
         from .reports import write_report
 
-        with stage("report"):
+        with st("report"):
             write_report(out_path)
-        info["timings"] = timings
-    info["timings"]["total"] = round(time.perf_counter() - t_start, 3)
-    (out_path / "run.json").write_text(json.dumps(info, indent=2, default=str))
-    return Run(out=out_path, info=info)
+    full["timings"]["total"] = round(time.perf_counter() - st.t_start, 3)
+    (out_path / "run.json").write_text(json.dumps(full, indent=2, default=str))
+    return Run(out=out_path, info=full)
+
+
+def train_model(sources: list[Any], out: str | Path, settings: str | Path | None = None, seed: int | None = None,
+                progress: Progress | None = None, backend: str | Any = "duckdb", spark: Any = None,
+                spark_master: str | None = None) -> Path:
+    """Train a model on ``sources`` and write it (Splink model JSON) to ``out``; no scoring or clustering.
+
+    A sidecar ``<out>.linkage.json`` records the settings file and its hash, so ``run --model`` and
+    ``match`` can check that they score with the settings the model was trained with.
+    """
+    from .backends import Backend  # noqa: F401
+    from .modelling import fit_model
+
+    st = _Stages(progress)
+    warnings: list[str] = []
+    spec = load_settings(settings)
+    seed = int(seed if seed is not None else spec.get("seed", 42))
+    engine = _backend(backend, spark, spark_master)
+    tables, records, _ = _read_and_normalise(sources, spec, st, warnings)
+    with st("train"):
+        model, rep = fit_model(records, spec, _link_type(spec, tables), seed, backend=engine)
+        training = rep.as_dict()
+    out_path = Path(out)
+    if out_path.is_dir() or not out_path.suffix:
+        out_path.mkdir(parents=True, exist_ok=True)
+        out_path = out_path / "model.json"
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(json.dumps(model, indent=2, default=str))
+    except OSError as exc:
+        raise RunFolderError(f"{out_path}: cannot write the model ({exc.strerror or exc})",
+                             "choose another --out path") from exc
+    meta = {"settings": {"path": spec.path, "sha256": spec.sha256}, "seed": seed, "backend": engine.describe(),
+            "inputs": _input_info(tables), "training": training, "timings": st.timings,
+            "warnings": warnings + training.get("warnings", []), "linkage_version": __version__}
+    out_path.with_suffix(".linkage.json").write_text(json.dumps(meta, indent=2, default=str))
+    return out_path
+
+
+def match(new_sources: list[Any], run_dir: str | Path, out: str | Path | None = None,
+          progress: Progress | None = None, report: bool = True, backend: str | Any = "duckdb",
+          spark: Any = None, spark_master: str | None = None) -> Run:
+    """Score new records against a finished run without retraining and add them to its clusters.
+
+    New records are compared with the run's records and with each other (Splink
+    ``predict_between`` / ``predict_within``), with the run's model, settings and threshold. A new
+    record joins the existing cluster it links to best (guard rails apply); existing clusters keep
+    their ids and are never merged with each other here; new records that link to no existing
+    cluster form clusters of their own. Writes a new run folder (``out``, default ``RUN_DIR-matched``).
+    """
+    from .clustering import cluster
+    from .modelling import load_model_file, score_new_records
+
+    base = Run.open(run_dir)
+    st = _Stages(progress)
+    warnings: list[str] = []
+    settings_path = base.info.get("settings", {}).get("path")
+    spec = load_settings(settings_path if settings_path and Path(settings_path).exists() else None)
+    if spec.sha256 != base.info.get("settings", {}).get("sha256"):
+        warnings.append(f"the settings file {spec.path} changed since the run; matching with it as it is now")
+    out_path = Path(out) if out else Path(str(run_dir).rstrip("/") + "-matched")
+    _prepare_out(out_path)
+    engine = _backend(backend, spark, spark_master)
+    tables, new_records, new_mappings = _read_and_normalise(new_sources, spec, st, warnings)
+    old_records = base.records
+    clash = set(new_records["unique_id"]) & set(old_records["unique_id"])
+    if clash:
+        raise LinkageError(f"{len(clash)} new records have ids already in the run (e.g. {sorted(clash)[0]})",
+                           "name the new source differently with name=path, or give new ids")
+    model = load_model_file(Path(run_dir))
+    threshold = float(base.info["threshold"]["match_weight"])
+    with st("score"):
+        new_pairs = score_new_records(old_records, new_records, model, spec, engine)
+        st.counts["score"] = {"rows": len(new_pairs)}
+    records = pd.concat([old_records, new_records], ignore_index=True, sort=False)
+    raw_cols = [c for c in records.columns if c not in NORMALISED_COLUMNS and c not in
+                (UNIQUE_ID, SOURCE, SOURCE_ID, SOURCE_ROW, PARSE_ERROR)]
+    records = _harmonise_raw(records, raw_cols)
+    for c, t in NORMALISED_COLUMNS.items():  # concat leaves NaN where one side had None
+        if t == "INTEGER":
+            records[c] = pd.to_numeric(records[c], errors="coerce").astype("Int64")
+        else:
+            records[c] = records[c].astype(object).where(records[c].notna(), None)
+    pairs = pd.concat([base.pairs, new_pairs], ignore_index=True, sort=False)
+    mappings = json.loads((Path(run_dir) / "mappings.json").read_text()) if (Path(run_dir) / "mappings.json").exists() else {}
+    mappings.update(new_mappings)
+    with st("cluster"):
+        frozen = dict(zip(base.clusters["unique_id"], base.clusters["cluster_id"]))
+        clusters, cl_rep = cluster(records, pairs, threshold, method=spec.clustering.get("method", "guarded"),
+                                   frozen=frozen)
+        st.counts["cluster"] = {"rows": int(clusters["cluster_id"].nunique())}
+    joined = clusters[clusters["unique_id"].isin(new_records["unique_id"]) & clusters["cluster_id"].isin(
+        set(base.clusters["cluster_id"]))]
+    info = {
+        "settings": {"path": spec.path, "sha256": spec.sha256, "name": spec.get("name")},
+        "seed": base.info.get("seed"), "backend": engine.describe(), "link_type": base.info.get("link_type"),
+        "inputs": base.info.get("inputs", []) + _input_info(tables),
+        "threshold": base.info["threshold"], "training": {"model_from": str(run_dir), "retrained": False},
+        "model_from": str(run_dir), "one_to_one": {"setting": "not applied when matching"},
+        "clustering": cl_rep.as_dict(), "decisions": base.info.get("decisions"),
+        "match": {"base_run": str(run_dir), "new_records": len(new_records), "new_pairs_scored": len(new_pairs),
+                  "joined_existing_clusters": int(len(joined)),
+                  "new_clusters": int(clusters[clusters["unique_id"].isin(new_records["unique_id"])]
+                                      ["cluster_id"].nunique() - joined["cluster_id"].nunique())},
+    }
+    return _finish(out_path, records, mappings, pairs, clusters, model, threshold, info, warnings, st, report)
 
 
 def _versions() -> dict:

@@ -7,9 +7,7 @@ adjustment included).
 
 from __future__ import annotations
 
-import logging
 import math
-import os
 
 import pandas as pd
 
@@ -29,22 +27,10 @@ def model_frame(records: pd.DataFrame) -> pd.DataFrame:
 
 
 def make_duckdb_linker(model_df: pd.DataFrame, settings, name: str = "records"):
-    from splink import DuckDBAPI, Linker
+    """A DuckDB-backed linker (kept for callers that do not pick a backend)."""
+    from .backends import DuckDBBackend
 
-    import duckdb
-    import pyarrow as pa
-
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    threads = os.environ.get("LINKAGE_THREADS")
-    if threads:
-        con.execute(f"SET threads = {int(threads)}")
-    db_api = DuckDBAPI(connection=con)
-
-    table = pa.Table.from_pandas(model_df, schema=arrow_schema(), preserve_index=False)
-    sdf = db_api.register(table, dataset_display_name=name)
-    linker = Linker(sdf, settings, log_level=logging.ERROR)
-    return linker, db_api, sdf
+    return DuckDBBackend().make_linker(model_df, settings, name), None, None
 
 
 def arrow_schema():

@@ -8,7 +8,6 @@ to the settings' value with a warning).
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 
 from .settings import Spec, blocking_rule_sql
@@ -53,13 +52,15 @@ class TrainingReport:
     unobserved: list[tuple[str, str]] = field(default_factory=list)
     capped: list[str] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
+    backend: object = None
     u_from_frequencies: list[str] = field(default_factory=list)
     snapshot: dict | None = None      # the model after the last step that succeeded
     failed: bool = False
     warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"prior": self.prior, "prior_source": self.prior_source, "u_max_pairs": self.u_max_pairs,
+        return {"backend": getattr(self.backend, "name", None), "prior": self.prior,
+                "prior_source": self.prior_source, "u_max_pairs": self.u_max_pairs,
                 "em_sessions": self.em_sessions, "m_floored": self.floored,
                 "m_untrained": [f"{c}: {lv}" for c, lv in self.unobserved], "m_capped": self.capped,
                 "timings": self.timings, "u_from_frequencies": self.u_from_frequencies, "warnings": self.warnings}
@@ -72,36 +73,16 @@ def auto_u_max_pairs(n_records: int) -> int:
     return int(max(1000, min(total, 150_000)))
 
 
-def exact_u_from_frequencies(con_table, model: dict, spec: Spec) -> dict[tuple[str, str], float]:
-    """u of each comparison's first agreement level when it is an exact match on one column:
-    the chance two random records with the column present share a value, sum c(c-1) / n(n-1).
-
-    Exact on all records, O(n) with one GROUP BY, instead of waiting for random pairs to hit a
-    rare value. Returns {(comparison, level label): u}.
-    """
-    out = {}
-    for comp in spec.comparisons:
-        levels = comp.get("levels") or []
-        if len(levels) < 2 or levels[1].get("kind") != "exact" or "and" in levels[1]:
-            continue
-        col = levels[1]["column"]
-        q = (f'select sum(c * (c - 1)) as same, sum(c) as n from '
-             f'(select count(*) as c from {con_table} where "{col}" is not null group by "{col}")')
-        same, n = con_table_execute(q)
-        if n and n > 1:
-            u = float(same) / (float(n) * (float(n) - 1))
-            out[(comp["name"], levels[1].get("label"))] = u
-    return out
-
-
-def con_table_execute(q):  # replaced at call time with the linker's connection
-    raise NotImplementedError
+def exact_u_sql(table: str, col: str) -> str:
+    """u of an exact-match level from value frequencies: the chance that two random records with the
+    column present share a value, sum c(c-1) / n(n-1). Exact over all records, O(n) with one GROUP BY,
+    instead of waiting for random pairs to hit a rare value."""
+    return (f"select sum(c * (c - 1)) as same, sum(c) as n from "
+            f"(select count(*) as c from {table} where {col} is not null group by {col}) t")
 
 
 class _Unobserved(logging.Handler):
     """Collects Splink's 'Level X on comparison Y not observed in dataset' warnings during EM."""
-
-    PATTERN = None
 
     def __init__(self):
         super().__init__(logging.WARNING)
@@ -116,9 +97,10 @@ class _Unobserved(logging.Handler):
             self.levels.add((m.group(2), m.group(1)))
 
 
-def train(linker, spec: Spec, n_records: int, seed: int) -> TrainingReport:
+def train(linker, spec: Spec, n_records: int, seed: int, backend=None) -> TrainingReport:
     _clamp_em_underflow()
     rep = TrainingReport()
+    rep.backend = backend
     splink_log = logging.getLogger("splink")
     watcher = _Unobserved()
     splink_log.addHandler(watcher)
@@ -151,7 +133,7 @@ def _train(linker, spec: Spec, n_records: int, seed: int, rep: TrainingReport) -
     if n_records >= 2:
         linker.training.estimate_u_using_random_sampling(max_pairs=rep.u_max_pairs, seed=seed, num_chunks=1,
                                                          min_count_per_level=None)
-        _exact_u_overrides(linker, spec, rep)
+        _exact_u_overrides(linker, spec, rep, rep.backend)
     rep.snapshot = linker.misc.save_model_to_json()
     rep.timings["u"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
@@ -177,23 +159,26 @@ def _train(linker, spec: Spec, n_records: int, seed: int, rep: TrainingReport) -
     rep.timings["em"] = round(time.perf_counter() - t0, 3)
 
 
-def _exact_u_overrides(linker, spec: Spec, rep: TrainingReport) -> None:
-    """Replace sampled u of exact first levels with frequency-based u (see exact_u_from_frequencies)."""
-    global con_table_execute
-    db = linker._db_api
+def _exact_u_overrides(linker, spec: Spec, rep: TrainingReport, backend=None) -> None:
+    """Replace the sampled u of each comparison's first level, when it is an exact match on one
+    column, with u from value frequencies (``exact_u_sql``)."""
+    from .backends import get_backend
+
+    backend = backend or get_backend("duckdb")
     table = linker._input_tables_dict[next(iter(linker._input_tables_dict))].physical_name
-
-    def run(q):
-        return db._execute_sql_against_backend(q).fetchall()[0]
-
-    con_table_execute = run
+    overrides = {}
     try:
-        overrides = exact_u_from_frequencies(table, None, spec)
+        for comp in spec.comparisons:
+            levels = comp.get("levels") or []
+            if len(levels) < 2 or levels[1].get("kind") != "exact" or "and" in levels[1]:
+                continue
+            same, n = backend.scalar_row(linker, exact_u_sql(table, levels[1]["column"]))
+            if n and n > 1 and same:
+                overrides[(comp["name"], levels[1].get("label"))] = float(same) / (float(n) * (float(n) - 1))
     except Exception as exc:  # a backend without this path keeps the sampled u
         rep.warnings.append(f"u from value frequencies unavailable ({str(exc).splitlines()[0][:100]})")
         return
-    settings = linker._settings_obj
-    for comp in settings.comparisons:
+    for comp in linker._settings_obj.comparisons:
         for lv in comp.comparison_levels:
             u = overrides.get((comp.output_column_name, lv.label_for_charts))
             if u is not None and u > 0:
