@@ -192,27 +192,6 @@ def evaluate(run_dir, labels):
         write_report(Path(run_dir))
 
 
-@cli.command()
-@click.argument("file", type=click.Path())
-@click.argument("sources", nargs=-1)
-def validate(file, sources):
-    """Check a settings file; with SOURCES, also its column mapping and blocking sizes on them.
-
-    Example: linkage validate settings/scholarly.yaml
-    """
-    from .settings import load_settings
-
-    spec = load_settings(file)
-    if sources:
-        from .sources import read_sources
-
-        tables = read_sources(list(sources), spec.columns)
-        for t in tables:
-            stdout.print(f"{t.path}: {len(t.frame):,} records, columns mapped: "
-                      + ", ".join(f"{k}←{v}" for k, v in t.mapping.items()))
-    stdout.print(f"{file}: ok ({len(spec.comparisons)} comparisons, {len(spec.get('blocking_rules'))} blocking rules)")
-
-
 def _require_run(run_dir) -> None:
     from .pipeline import Run
 
@@ -220,7 +199,7 @@ def _require_run(run_dir) -> None:
 
 
 # Commands owned by other modules register themselves on ``cli`` (one module per area).
-for _mod in ("cli_reports", "cli_review"):
+for _mod in ("cli_settings", "cli_reports", "cli_review"):
     try:
         __import__(f"{__package__}.{_mod}")
     except ModuleNotFoundError as _exc:
