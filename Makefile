@@ -32,5 +32,12 @@ test: $(VENV)/.installed browser
 lint: $(VENV)/.installed
 	$(BIN)/ruff check linkage tests benchmarks
 
+# Benchmarks (not tests): real labelled data side by side with bib-dedupe and plain Splink, and speed.
+bench-accuracy: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.accuracy
+
+bench-speed: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.speed --sizes $(or $(SIZES),10000,100000)
+
 clean:
 	rm -rf $(VENV) reports/example

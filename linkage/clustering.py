@@ -20,6 +20,7 @@ Cluster ids are the smallest member ``unique_id``, so reruns on the same data gi
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -40,6 +41,23 @@ class ClusterReport:
         return {"method": self.method, "threshold": self.threshold, "edges_above_threshold": self.edges_above,
                 "edges_joined": self.edges_used, "joins_refused": dict(self.refused),
                 "refused_examples": self.refused_examples[:20]}
+
+
+GENERIC_PHRASES = re.compile(
+    r"\b(editor s (comments?|notes?|introduction|foreword|remarks)|remarks from .{0,40}editor|editorial|"
+    r"from the (editor|editors|chair|president)|guest editor|book reviews?|call for (papers|book reviews)|"
+    r"in memoriam|obituary|erratum|errata|corrigendum|issue information|table of contents|front matter|"
+    r"back matter|letters? to the editor|reviewers? acknowledg\w*|introduction to the special issue)\b")
+
+
+def generic_phrase_titles(records: pd.DataFrame, max_words: int = 10) -> pd.Series:
+    """Short titles built around a recurring formula ('Remarks from the MIS Quarterly editor: editor's
+    comments', 'Call for book reviews'): items of a journal's furniture, not works of their own."""
+    if "title_norm" not in records:
+        return pd.Series(False, index=records.index)
+    t = records["title_norm"].astype(object)
+    return t.map(lambda v: isinstance(v, str) and len(v.split()) <= max_words
+                 and GENERIC_PHRASES.search(v) is not None).astype(bool)
 
 
 def recurring_short_titles(records: pd.DataFrame, max_words: int = 6, min_records: int = 3) -> pd.Series:
@@ -106,7 +124,7 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
     doi = values("doi_norm")
     arx = values("arxiv_id_norm")
     generic = (records.get("title_generic", pd.Series([False] * n)).fillna(False).astype(bool)
-               | recurring_short_titles(records)).tolist()
+               | recurring_short_titles(records) | generic_phrase_titles(records)).tolist()
     gkey = [
         (str(v) if v is not None else "", str(i) if i is not None else "", str(p) if p is not None else "")
         for v, i, p in zip(values("volume_norm"), values("issue_norm"), values("page_first"))

@@ -12,7 +12,7 @@ from .backends import Backend, get_backend
 from .errors import LinkageError
 from .scoring import choose_threshold, model_frame, predict_pairs
 from .settings import Spec, compile_settings
-from .training import TrainingReport, apply_m_floors, train
+from .training import TrainingReport, apply_m_floors, correct_u_for_matches, train
 
 
 @dataclass
@@ -98,6 +98,8 @@ def fit_model(records: pd.DataFrame, spec: Spec, link_type: str, seed: int,
             for comp in spec.comparisons for lv in comp.get("levels", []) if "m_max" in lv}
     model = apply_m_floors(model, float(spec.training.get("m_floor", 0.005)), rep,
                            u_floor=1.0 / max(rep.u_max_pairs, 1000), m_max=caps)
+    if spec.training.get("u_excludes_matches", False):
+        model = correct_u_for_matches(model, u_floor=1.0 / max(rep.u_max_pairs, 1000))
     rep.prior = model.get("probability_two_random_records_match")
     rep.snapshot = None
     model.pop("linker_uid", None)  # random per Linker: the same data must give the same model file

@@ -58,7 +58,7 @@ LEVEL_KINDS = {
     "sql": {"condition"},
     "else": set(),
 }
-LEVEL_OPTIONAL = {"label", "tf", "fix_m", "m_floor", "m_max", "min_length", "unit", "and", "columns", "column", "threshold",
+LEVEL_OPTIONAL = {"label", "tf", "fix_m", "fix_u", "m_floor", "m_max", "min_length", "unit", "and", "columns", "column", "threshold",
                   "min", "condition"}
 SYSTEM_COLUMNS_FOR_SQL = {"unique_id", "source"}
 
@@ -194,7 +194,7 @@ def _check_level(lv: Any, key: str, known_columns: set[str], probs: _Problems) -
             probs.add(f"{key}.threshold", "a number >= 0", t)
     if "min" in lv and (isinstance(lv["min"], bool) or not isinstance(lv["min"], int) or lv["min"] < 1):
         probs.add(f"{key}.min", "a whole number >= 1", lv["min"])
-    for k in ("fix_m", "m_floor", "m_max"):
+    for k in ("fix_m", "fix_u", "m_floor", "m_max"):
         if k in lv:
             v = lv[k]
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1:
@@ -320,7 +320,7 @@ def validate_data(data: dict, extra_columns: set[str] | None = None) -> list[str
         probs.add("training", "a mapping", tr)
     else:
         allowed = {"prior_rules", "prior_recall", "u_max_pairs", "em_sessions", "max_iterations", "em_convergence",
-                   "m_floor", "fallback_prior"}
+                   "m_floor", "fallback_prior", "u_excludes_matches"}
         for k in tr:
             if k not in allowed:
                 probs.add(f"training.{k}", "unknown key", raw=True, hint=_did_you_mean(k, allowed))
@@ -470,6 +470,9 @@ def _level_creator(lv: dict, dialect: str):
     if "fix_m" in lv:
         conf["m_probability"] = lv["fix_m"]
         conf["fix_m_probability"] = True
+    if "fix_u" in lv:
+        conf["u_probability"] = lv["fix_u"]
+        conf["fix_u_probability"] = True
     return lc.configure(**conf) if conf else lc
 
 

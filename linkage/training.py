@@ -186,6 +186,27 @@ def _exact_u_overrides(linker, spec: Spec, rep: TrainingReport, backend=None) ->
                 rep.u_from_frequencies.append(f"{comp.output_column_name}: {lv.label_for_charts}")
 
 
+def correct_u_for_matches(model: dict, u_floor: float) -> dict:
+    """Take the true matches out of u.
+
+    u is estimated from random pairs (or value frequencies), and random pairs include true matches
+    at rate lambda. On dense data (Cora: lambda ~ 0.04; three copies of every MISQ paper) that makes
+    agreeing on an exact title look common among non-matches and halves its weight. With lambda and
+    m from training, P(level) = lambda * m + (1 - lambda) * u, so u = (P - lambda * m) / (1 - lambda).
+    """
+    lam = model.get("probability_two_random_records_match")
+    if not isinstance(lam, float) or not 0 < lam < 0.5:
+        return model
+    for comp in model.get("comparisons", []):
+        for lv in comp["comparison_levels"]:
+            if lv.get("is_null_level") or lv.get("fix_u_probability"):
+                continue
+            m, u = lv.get("m_probability"), lv.get("u_probability")
+            if isinstance(m, float) and isinstance(u, float) and u == u and m == m:
+                lv["u_probability"] = max((u - lam * m) / (1.0 - lam), min(u, u_floor))
+    return model
+
+
 def apply_m_floors(model: dict, floor: float, report: TrainingReport, u_floor: float = 1e-6,
                    m_max: dict[tuple[str, str], float] | None = None) -> dict:
     """Make every level's parameters usable and honest after training.

@@ -1,0 +1,1 @@
+"""Benchmarks of the linkage toolkit (run from the repository root; see benchmarks/README.md)."""
