@@ -286,10 +286,13 @@ def main(argv: list[str] | None = None) -> int:
     w("Python path (rows, distinct values) per field group:\n")
     seconds = stats.pop("seconds", {})
     rss = stats.pop("rss_mb", {})
+    cpu_stage = stats.pop("cpu_seconds", {})
+    stats.pop("_c", None)
     stats.pop("_t", None)
     for k, (rows, distinct) in sorted(stats.items()):
         w(f"  {k:14s} {rows:>10,} rows {distinct:>10,} distinct\n")
     w("seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items()) + "\n")
+    w("CPU seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu_stage.items()) + "\n")
     w("RSS after stage (MB): " + ", ".join(f"{k} {v:,.0f}" for k, v in rss.items()) + "\n")
     return 0
 

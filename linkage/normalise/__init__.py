@@ -1,7 +1,10 @@
 """Normalisation: raw fields in, comparable fields out; the raw value is always kept beside them.
 
 ``normalise_record`` works on one record (tests, ``linkage explain`` on any two records);
-``normalise_frame`` works on a whole table by applying the same functions once per distinct value.
+``normalise_frame`` works on a whole table: DuckDB SQL computes the regular majority of values
+(plain ASCII titles, the common author-list layouts, ISO dates, bare DOIs, simple page ranges...) and
+the per-value Python functions of this package handle the irregular remainder, once per distinct
+value. Both paths give the same result for every record (``tests/test_normalise_frame.py`` checks it).
 """
 
 from __future__ import annotations
@@ -10,12 +13,13 @@ import pandas as pd
 
 from .abstract import abstract_tokens, clean_abstract
 from .authors import author_fields
-from .dates import date_fields
-from .identifiers import normalise_arxiv, normalise_doi, normalise_isbn, normalise_pmid, url_fields
+from .dates import date_fields, year_in_text
+from .identifiers import identifier_fields, normalise_arxiv, normalise_doi, normalise_isbn, normalise_pmid
 from .pages import number_field, page_fields
 from .pubtype import publication_type
-from .text import as_text, is_blank
-from .title import clean_title, is_generic_title, title_key, title_tokens
+from .sources import normalise_source_value
+from .text import as_text
+from .title import clean_title, is_generic_title, title_key, title_tokens, title_year
 from .venue import venue_fields
 
 # Normalised columns and their Arrow/DuckDB types (the schema of records.parquet beside the raw columns).
@@ -32,116 +36,67 @@ NORMALISED_COLUMNS: dict[str, str] = {
 }
 
 
-def _get(raw: dict, field: str):
-    return raw.get(field)
+def title_fields(value) -> dict:
+    """``title_norm``, ``title_key``, ``title_tokens``, ``title_generic`` of one raw title."""
+    t = clean_title(value)
+    return {"title_norm": t, "title_key": title_key(t), "title_tokens": title_tokens(t),
+            "title_generic": is_generic_title(t)}
+
+
+def date_group(date=None, year=None, title=None, venue=None, note=None) -> dict:
+    """Date columns from the date/year fields, else from a year written in the title, venue or note."""
+    d = date_fields(date, year)
+    if d["year_norm"] is None:
+        y = title_year(title) or year_in_text(venue) or year_in_text(note)
+        if y is not None:
+            d = {"date_norm": None, "year_norm": y, "date_precision": "year"}
+    return d
+
+
+def abstract_fields(value) -> dict:
+    a = clean_abstract(value)
+    return {"abstract_norm": a, "abstract_tokens": abstract_tokens(a)}
+
+
+def pub_type_of(type_value, venue, institution, report_number, note, is_preprint: bool, arxiv_only: bool) -> str | None:
+    """``pub_type``; an arXiv id without DOI and without venue counts as preprint evidence."""
+    return publication_type(type_value, venue, institution, report_number, note,
+                            is_preprint or (arxiv_only and as_text(venue) is None))
 
 
 def normalise_record(raw: dict) -> dict:
     """Normalise one record given as ``{canonical field: raw value}`` (missing fields are None)."""
     g = raw.get
     out: dict = {}
-    t = clean_title(g("title"))
-    out.update(title_norm=t, title_key=title_key(t), title_tokens=title_tokens(t), title_generic=is_generic_title(t))
+    out.update(title_fields(g("title")))
     out.update(author_fields(g("authors")))
-    out.update(date_fields(g("date"), g("year")))
-    urls = None if is_blank(g("urls")) else g("urls")
-    doi = normalise_doi(g("doi"))
-    if doi is None and urls is not None:
-        doi = normalise_doi([u for u in ([urls] if isinstance(urls, str) else urls or []) if "doi" in str(u).lower()])
-    arx, ver = normalise_arxiv(g("arxiv_id"))
-    if arx is None:
-        for cand in (g("doi"), urls, g("id")):
-            arx, ver = normalise_arxiv(cand)
-            if arx:
-                break
-    if doi and doi.startswith("10.48550/"):
-        a2, v2 = normalise_arxiv(doi)
-        arx, ver = arx or a2, ver or v2
-    out.update(doi_norm=doi, arxiv_id_norm=arx, arxiv_version=ver, pmid_norm=normalise_pmid(g("pmid")),
-               isbn_norm=normalise_isbn(g("isbn")))
-    out.update(url_fields(urls))
-    v = venue_fields(g("venue"))
+    venue_raw = g("venue") if as_text(g("venue")) is not None else g("venue_abbrev")
+    out.update(date_group(g("date"), g("year"), g("title"), venue_raw, g("note")))
+    ids = identifier_fields(g("doi"), g("arxiv_id"), g("urls"), g("id"), g("volume"), venue_raw)
+    out.update(ids)
+    out.update(pmid_norm=normalise_pmid(g("pmid")), isbn_norm=normalise_isbn(g("isbn")))
+    v = venue_fields(venue_raw)
     out.update(v)
     out.update(volume_norm=number_field(g("volume")), issue_norm=number_field(g("issue")))
     out.update(page_fields(g("pages"), g("first_page"), g("last_page")))
-    a = clean_abstract(g("abstract"))
-    out.update(abstract_norm=a, abstract_tokens=abstract_tokens(a))
-    out["pub_type"] = publication_type(g("type"), g("venue"), g("institution"), g("report_number"), g("note"),
-                                       v["is_preprint"] or arx is not None and not doi and not g("venue"))
-    return out
-
-
-def _distinct_map(values: pd.Series, fn) -> list:
-    """Apply ``fn`` once per distinct value (lists made hashable), returning results in row order."""
-    keys = [tuple(v) if isinstance(v, list) else v for v in values.tolist()]
-    cache: dict = {}
-    out = []
-    for k, v in zip(keys, values.tolist()):
-        try:
-            r = cache[k]
-        except KeyError:
-            r = cache[k] = fn(v)
-        except TypeError:
-            r = fn(v)
-        out.append(r)
-    return out
+    out.update(abstract_fields(g("abstract")))
+    out["pub_type"] = pub_type_of(g("type"), venue_raw, g("institution"), g("report_number"), g("note"),
+                                  v["is_preprint"], ids["arxiv_id_norm"] is not None and ids["doi_norm"] is None)
+    return {c: out[c] for c in NORMALISED_COLUMNS}
 
 
 def normalise_frame(frame: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
-    """Normalised columns (``NORMALISED_COLUMNS``) for every row of ``frame`` given its canonical mapping."""
-    n = len(frame)
+    """Normalised columns (``NORMALISED_COLUMNS``) for every row of ``frame`` given its canonical mapping.
 
-    def col(field):
-        c = mapping.get(field)
-        return frame[c] if c is not None and c in frame.columns else pd.Series([None] * n, index=frame.index,
-                                                                               dtype=object)
+    Same values as ``normalise_record`` on each row; see ``linkage.normalise.sql`` for how.
+    """
+    from .sql import normalise_table
 
-    res: dict[str, list] = {}
-    t = _distinct_map(col("title"), clean_title)
-    res["title_norm"] = t
-    res["title_key"] = [title_key(x) for x in t]
-    res["title_tokens"] = [title_tokens(x) for x in t]
-    res["title_generic"] = [is_generic_title(x) for x in t]
-    au = _distinct_map(col("authors"), author_fields)
-    for k in ("author_surnames", "first_author", "author_initials", "author_count", "authors_norm"):
-        res[k] = [a[k] for a in au]
-    d_in = pd.Series(list(zip(col("date").map(as_text), col("year").map(as_text))), index=frame.index, dtype=object)
-    dd = _distinct_map(d_in, lambda p: date_fields(p[0], p[1]))
-    for k in ("date_norm", "year_norm", "date_precision"):
-        res[k] = [x[k] for x in dd]
-    ids = pd.Series(list(zip(col("doi").map(as_text), col("arxiv_id").map(as_text), col("urls").map(
-        lambda v: tuple(v) if isinstance(v, list) else v), col("id").map(as_text), col("pmid").map(as_text),
-        col("isbn").map(as_text))), index=frame.index, dtype=object)
-
-    def id_fields(p):
-        doi_raw, arx_raw, urls, rid, pmid, isbn = p
-        r = normalise_record({"doi": doi_raw, "arxiv_id": arx_raw, "urls": list(urls) if isinstance(urls, tuple)
-                              else urls, "id": rid, "pmid": pmid, "isbn": isbn})
-        return {k: r[k] for k in ("doi_norm", "arxiv_id_norm", "arxiv_version", "pmid_norm", "isbn_norm",
-                                  "urls_norm", "repo_url")}
-
-    idf = _distinct_map(ids, id_fields)
-    for k in ("doi_norm", "arxiv_id_norm", "arxiv_version", "pmid_norm", "isbn_norm", "urls_norm", "repo_url"):
-        res[k] = [x[k] for x in idf]
-    vv = _distinct_map(col("venue"), venue_fields)
-    for k in ("venue_norm", "venue_key", "is_preprint"):
-        res[k] = [x[k] for x in vv]
-    res["volume_norm"] = _distinct_map(col("volume"), number_field)
-    res["issue_norm"] = _distinct_map(col("issue"), number_field)
-    pg_in = pd.Series(list(zip(col("pages").map(as_text), col("first_page").map(as_text),
-                               col("last_page").map(as_text))), index=frame.index, dtype=object)
-    pg = _distinct_map(pg_in, lambda p: page_fields(*p))
-    for k in ("page_first", "page_last", "page_count"):
-        res[k] = [x[k] for x in pg]
-    ab = _distinct_map(col("abstract"), clean_abstract)
-    res["abstract_norm"] = ab
-    res["abstract_tokens"] = [abstract_tokens(x) for x in ab]
-    pt_in = pd.Series(list(zip(col("type").map(as_text), col("venue").map(as_text), col("institution").map(as_text),
-                               col("report_number").map(as_text), col("note").map(as_text), res["is_preprint"],
-                               [a is not None and d is None for a, d in zip(res["arxiv_id_norm"], res["doi_norm"])])),
-                      index=frame.index, dtype=object)
-    res["pub_type"] = _distinct_map(pt_in, lambda p: publication_type(*p[:5], is_preprint=p[5] or (p[6] and not p[1])))
-    return pd.DataFrame(res, index=frame.index)
+    return normalise_table(frame, mapping)
 
 
-__all__ = ["NORMALISED_COLUMNS", "normalise_frame", "normalise_record"]
+__all__ = [
+    "NORMALISED_COLUMNS", "abstract_fields", "author_fields", "date_group", "identifier_fields", "normalise_arxiv",
+    "normalise_doi", "normalise_frame", "normalise_isbn", "normalise_pmid", "normalise_record",
+    "normalise_source_value", "page_fields", "title_fields", "venue_fields",
+]

@@ -1,0 +1,724 @@
+"""The table path of ``normalise_frame``: DuckDB SQL for the regular majority, Python for the rest.
+
+How a table is processed (in chunks of ``CHUNK_ROWS`` rows):
+
+1. Text fields (title, authors, abstract) are brought to their repaired ASCII form first: plain values
+   (printable ASCII without markup, ``text.is_plain``) as they are, the others through
+   ``text.prep_text`` in Python once per distinct value (ftfy, entities, LaTeX, anyascii). Every text
+   normaliser is defined on that form, so both paths start from the same string.
+2. One DuckDB query computes every output for the values whose shape it fully understands: folding of
+   titles (unless a noise prefix/suffix may be present) and abstracts (id tokens, labels and copyright
+   lines stripped by the same four patterns as ``abstract.clean_abstract_plain``), the common author-list
+   layouts (BibTeX "Last, F. and ...", DBLP "First Last, ...", PubMed "Last FM, ...", the glued export form
+   "Adeli K.Lewis G. F.", with a trailing "et al."), bare/prefixed DOIs, new-style arXiv ids, arXiv/DOI/
+   code-hosting/plain URLs, digit PubMed ids, simple page ranges. For every other value it sets a
+   "route" flag.
+3. Routed values go through the same per-value Python functions ``normalise_record`` uses, once per
+   distinct input. Low-cardinality fields (venue, volume, issue, dates cut to their date part, ISBN,
+   publication type) always take that route, remembered across chunks; abstract tokens are computed from
+   ``abstract_norm`` in Python (a set and a sort beat DuckDB's list functions on long lists).
+
+The SQL mirrors the Python definitions exactly on the values it accepts (each ``*_SQL`` pattern sits
+beside the Python it stands for); ``tests/test_normalise_frame.py`` checks table == per-record results
+on real and generated records and on hypothesis-generated tricky strings.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .abstract import ABSTRACT_HINT_SQL, ABSTRACT_STEPS_SQL, MIN_ABSTRACT_CHARS, abstract_tokens
+from .authors import AUTHOR_COLUMNS, PARTICLES, SUFFIXES, TITLES, author_fields
+from .dates import ISO_TIMESTAMP_SQL
+from .identifiers import IDENTIFIER_COLUMNS, REPO_NOT_OWNER, identifier_fields, normalise_isbn, normalise_pmid
+from .pages import PAGE_COLUMNS, number_field, page_fields
+from .text import BLANKS, TYPOGRAPHIC_ASCII, as_text, is_blank, prep_text
+from .title import (
+    _GENERIC_PREFIXES,
+    FOLDED_BLANKS,
+    GENERIC_TITLES,
+    STOP_WORDS,
+    TITLE_NOISE_HINT_SQL,
+    clean_title_plain,
+    is_generic_title,
+    title_key,
+    title_tokens,
+)
+from .venue import venue_fields
+
+# ---------------------------------------------------------------------------------------------- SQL
+
+def _q(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _in_list(words) -> str:
+    return "(" + ", ".join(_q(w) for w in sorted(words)) + ")"
+
+
+def _blank(x: str) -> str:
+    return f"({x} IS NULL OR lower(trim({x})) IN {_in_list(BLANKS)})"
+
+
+def _nz_list(expr: str) -> str:
+    return f"CASE WHEN len({expr}) = 0 THEN NULL ELSE {expr} END"
+
+
+_APOS = "''''"  # the SQL literal of one apostrophe
+
+
+def _words(x: str) -> str:
+    """``fold_fixed(x).split()`` for ASCII x."""
+    return f"list_filter(string_split_regex(replace(lower({x}), {_APOS}, ''), '[^0-9a-z]+'), lambda w: w <> '')"
+
+
+def _dedupe_sorted(x: str) -> str:
+    """Distinct elements of a sorted list (cheaper than list_distinct + list_sort)."""
+    return f"list_filter({x}, lambda w, i: i = 1 OR w <> {x}[i - 1])"
+
+
+def _initials(given: str) -> str:
+    """``authors.initials_of`` for the regular given-name shapes (Jean-Luc R. -> jlr, QJ -> qj)."""
+    return f"lower(regexp_replace(regexp_replace({given}, '([A-Z])[a-z]+', '\\1', 'g'), '[^A-Z]', '', 'g'))"
+
+
+def _surname(word: str) -> str:
+    """``authors.surname_key`` of one regular surname word."""
+    return f"lower(replace(replace({word}, '-', ''), {_APOS}, ''))"
+
+
+# Regular author-list shapes (full matches). A surname: a capitalised word with a lowercase letter,
+# maybe hyphenated or with an apostrophe (McCann, O'Donnell, Fremeaux-Bacchi); a given-name token:
+# Jean, J., J, JR, M.R., Jean-Luc, J.-P.
+_SURNAME = r"(?:[A-Z][a-z][A-Za-z]*(?:['-][A-Z]?[a-z]+)*|[A-Z]'[A-Z][a-z]+(?:-[A-Z][a-z]+)*)"
+_GTOK = r"(?:[A-Z](?:[a-z]+|\.)?(?:-[A-Z](?:[a-z]+|\.)?)?|(?:[A-Z]\.){2,4}|[A-Z]{2,3})"
+_NAME_LF = rf"{_SURNAME}(?:, {_GTOK}(?: {_GTOK}){{0,3}})?"
+_NAME_FL = rf"(?:{_GTOK} ){{1,3}}{_SURNAME}"
+_GLUED_GROUP = rf"{_SURNAME} (?:[A-Z]\. ?)*[A-Z]\."
+# "Last, First and Last, F." / "Last, First; Last, F." (a name may lack its given names: "Hardaway and Scamell")
+AUTHORS_BIBTEX_SQL = rf"{_NAME_LF}(?: and {_NAME_LF})*|{_NAME_LF}(?:; {_NAME_LF})+"
+# "First Last": one name of two or three words, or several of two to four words joined by ', ', '; ',
+# ' and ' or ', and '
+AUTHORS_DBLP_SQL = rf"(?:{_GTOK} ){{1,2}}{_SURNAME}|{_NAME_FL}(?:(?:, and |, | and |; ){_NAME_FL})+"
+# PubMed "Karpman D, Tati RA"
+AUTHORS_PUBMED_SQL = rf"{_SURNAME} [A-Z]{{1,3}}(?:, {_SURNAME} [A-Z]{{1,3}})*"
+# glued export form "Adeli K.Lewis G. F." (also with a space between the names)
+AUTHORS_GLUED_SQL = rf"{_GLUED_GROUP}(?: ?{_GLUED_GROUP})+"
+# words that make a name list irregular: particles, suffixes, titles, et al., and "And"/"AND" (a separator
+# for Python, a name for the shapes above)
+_AUTHOR_STOP = sorted(w for w in PARTICLES | SUFFIXES | TITLES | {"others", "et", "al"} if w.isalpha())
+AUTHORS_ROUTE_SQL = r"\b(?i:" + "|".join(_AUTHOR_STOP) + r")\b|\b(?:A[nN][dD]|a(?:N[dD]|nD))\b"
+
+_DOI_SQL = r"(?i)(?:https?://(?:dx\.)?doi\.org/|doi:\s?)?10\.\d{4,9}(?:\.\d+)*/[A-Za-z0-9._;()/:-]*[A-Za-z0-9]"
+_DOI_ROUTE_SQL = (r"(?i)10\.\d.*(?:https?:|doi|arxiv|pmid|pmcid|isbn|issn|url)|10\.48550/"
+                  r"|(?:/(?:full|abstract|epdf|pdf|fulltext|meta|html|suppinfo|pdfdirect)|\.pdf)$")
+_ARXIV_ID_SQL = r"(?i)(?:arxiv:)?(\d{4}\.\d{4,5})(v\d+)?"
+_ARXIV_ANY_SQL = r"(?i)arxiv|\d{4}\.\d{4,5}|[a-z][a-z-]+(?:\.[a-z]{2})?/\d{7}"
+_URL_SQL = r"https?://[A-Za-z0-9.-]+(?:/[A-Za-z0-9._~/:@!$*+=-]*)?"
+_URL_WORDS_SQL = r"(?i)doi|arxiv|github|gitlab|bitbucket|codeberg|sourceforge"
+# a token Python's normalise_url drops (no scheme, no www.): "nttps://gtutub.com/wukekever/fandscapes"
+_URL_START_SQL = r"(?i)^[<>\"'()\[\]{}]*(?:https?://|ftp://|www\.)"
+_ARXIV_URL_SQL = r"https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})(v\d+)?(?:\.pdf)?/?"
+_DOI_URL_SQL = r"https?://(?:www\.|dx\.)?doi\.org/(10\.\d{4,9}(?:\.\d+)*/[A-Za-z0-9._;()/:-]*[A-Za-z0-9])"
+_REPO_URL_SQL = r"https?://(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org|codeberg\.org|sourceforge\.net)(?:/.*)?"
+_HOST_SQL = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}"
+
+
+def _arxiv_valid(x: str) -> str:
+    """``identifiers._valid_new_arxiv`` of a 'dddd.ddddd' string."""
+    return (f"coalesce(TRY_CAST(substr({x}, 3, 2) AS INTEGER) BETWEEN 1 AND 12 AND TRY_CAST(substr({x}, 1, 2) AS INTEGER) >= 7 "
+            f"AND CASE WHEN length({x}) = 10 THEN TRY_CAST(substr({x}, 1, 4) AS INTEGER) >= 1501 "
+            f"ELSE TRY_CAST(substr({x}, 1, 4) AS INTEGER) <= 1412 END, false)")
+
+
+def _alternation(words) -> str:
+    return "|".join(sorted(words, key=lambda w: (-len(w), w)))
+
+
+def _query() -> str:
+    # stop words and one-letter words removed by one regex (a DFA), then split: cheaper than filtering lists
+    t_drop = _q(r"\b(?:[0-9a-z]|" + _alternation(STOP_WORDS) + r")\b")
+    generic = _q("(?:" + _alternation(GENERIC_TITLES) + r")(?: \d+)?")
+    prefixes = _q("^(?:" + _alternation(_GENERIC_PREFIXES) + ") ")
+    sur_last = _surname("x[length(x) - strpos(reverse(x), ' ') + 2:]")
+    ini_first = _initials("x[:length(x) - strpos(reverse(x), ' ')]")
+    ini_after_space = _initials("x[strpos(x, ' ') + 1:]")
+    abs_clean = "abstract"
+    for pattern, repl in ABSTRACT_STEPS_SQL:  # abstract.clean_abstract_plain, step by step
+        abs_clean = f"regexp_replace({abs_clean}, {_q(pattern)}, {_q(repl)})"
+    abs_clean = f"CASE WHEN regexp_matches(abstract, {_q(ABSTRACT_HINT_SQL)}) THEN {abs_clean} ELSE abstract END"
+    return f"""
+WITH s1 AS (
+  SELECT
+    row_id,
+    -- title: plain folding unless a noise prefix/suffix may be present (then Python)
+    NOT {_blank('title')} AS t_has,
+    regexp_matches(coalesce(title, ''), {_q(TITLE_NOISE_HINT_SQL)}) AS t_hint,
+    -- authors: a trailing "et al." dropped, then one of the regular layouts
+    NOT {_blank('authors')} AS a_has,
+    regexp_replace(authors, ',? et al\\.?$', '') AS a0,
+    -- identifiers
+    NOT {_blank('doi')} AS d_has,
+    regexp_full_match(coalesce(doi, ''), {_q(_DOI_SQL)}) AND NOT regexp_matches(coalesce(doi, ''),
+      {_q(_DOI_ROUTE_SQL)}) AS d_ok,
+    lower(regexp_extract(doi, '(10\\.\\d{{4,9}}(?:\\.\\d+)*/.*)$', 1)) AS d_norm,
+    NOT {_blank('arxiv')} AS x_has,
+    regexp_full_match(coalesce(arxiv, ''), {_q(_ARXIV_ID_SQL)}) AS x_shape,
+    regexp_extract(arxiv, '(\\d{{4}}\\.\\d{{4,5}})', 1) AS x_num,
+    nullif(regexp_extract(arxiv, '(v\\d+)$', 1), '') AS x_ver,
+    NOT {_blank('urls')} AS u_has,
+    regexp_full_match(coalesce(urls, ''), '[^ |;,%]+(?: [^ |;,%]+)*') AS u_shape,
+    urls,
+    coalesce(regexp_matches(rid, {_q(_ARXIV_ANY_SQL)}), false)
+      OR coalesce(contains(lower(volume), 'abs/'), false)
+      OR coalesce(regexp_matches(venue, '(?i)arxiv|corr'), false) AS x_elsewhere,
+    -- pmid, pages
+    NOT {_blank('pmid')} AS p_has,
+    regexp_full_match(coalesce(pmid, ''), '\\d{{1,9}}') AS p_ok,
+    pmid,
+    NOT {_blank('pages')} AS g_has,
+    NOT {_blank('fpage')} OR NOT {_blank('lpage')} AS g_fl,
+    regexp_extract(pages, '^(\\d{{1,6}})(?:-{{1,2}}(\\d{{1,6}}))?$', ['a', 'b']) AS g_ab,
+    -- abstract: plain folding unless an id token, a label or a copyright line may be present
+    NOT {_blank('abstract')} AS b_has,
+    title, abstract
+  FROM t
+), s2 AS (
+  SELECT *,
+    CASE WHEN t_has AND NOT t_hint THEN {_words('title')} END AS t_w,
+    CASE WHEN b_has THEN trim(regexp_replace(replace(lower({abs_clean}), {_APOS}, ''), '[^0-9a-z]+', ' ', 'g'))
+      END AS b_norm,
+    a_has AND NOT regexp_matches(a0, {_q(AUTHORS_ROUTE_SQL)}) AS a_ok,
+    ltrim(g_ab.a, '0') AS g_a0, ltrim(g_ab.b, '0') AS g_b0,
+    CASE WHEN u_has AND u_shape THEN list_transform(string_split(urls, ' '), lambda u: struct_pack(
+      url := regexp_full_match(u, {_q(_URL_SQL)}),
+      junk := NOT regexp_matches(u, {_q(_URL_START_SQL)}) AND NOT regexp_matches(u, {_q(_URL_WORDS_SQL)})
+              AND NOT regexp_matches(u, {_q(_ARXIV_ANY_SQL)}),
+      arx := regexp_extract(u, {_q('^' + _ARXIV_URL_SQL + '$')}, ['id', 'v']),
+      doi := lower(regexp_extract(u, {_q('^' + _DOI_URL_SQL + '$')}, 1)),
+      repo := regexp_full_match(u, {_q(_REPO_URL_SQL)}),
+      word := regexp_matches(u, {_q(_URL_WORDS_SQL)}),
+      host := regexp_replace(lower(regexp_extract(u, '^https?://([^/]+)', 1)), '^www\\.', ''),
+      path := regexp_replace(regexp_extract(u, '^https?://[^/]+(/.*)?$', 1), '/+$', ''))) END AS u_raw
+  FROM s1
+), s3 AS (
+  SELECT *,
+    CASE WHEN NOT a_ok THEN NULL
+         WHEN regexp_full_match(a0, {_q(AUTHORS_BIBTEX_SQL)}) THEN 1
+         WHEN regexp_full_match(a0, {_q(AUTHORS_DBLP_SQL)}) THEN 2
+         WHEN regexp_full_match(a0, {_q(AUTHORS_PUBMED_SQL)}) THEN 3
+         WHEN regexp_full_match(a0, {_q(AUTHORS_GLUED_SQL)}) THEN 4 END AS a_shape,
+    list_transform(u_raw, lambda x: struct_pack(
+      arx := CASE WHEN x.arx.id <> '' AND {_arxiv_valid('x.arx.id')} THEN x.arx.id END,
+      ver := nullif(x.arx.v, ''),
+      doi := CASE WHEN x.doi <> '' AND NOT regexp_matches(x.doi, {_q(_DOI_ROUTE_SQL)}) THEN x.doi END,
+      repo := x.repo AND NOT regexp_matches(x.path, '(?i)doi|arxiv'),
+      url := x.url, junk := x.junk, word := x.word, host := x.host, path := x.path)) AS u_cls,
+    CASE WHEN array_to_string(t_w, ' ') NOT IN {_in_list(FOLDED_BLANKS | {''})} THEN array_to_string(t_w, ' ') END
+      AS title_norm,
+    list_sort(list_filter(string_split(regexp_replace(array_to_string(t_w, ' '), {t_drop}, '', 'g'), ' '),
+                          lambda w: w <> '')) AS t_s,
+    CASE WHEN g_a0 = '' THEN '0' ELSE g_a0 END AS g_fp,
+    CASE WHEN g_b0 = '' THEN '0' ELSE g_b0 END AS g_lp0
+  FROM s2
+), s4 AS (
+  SELECT *,
+    CASE a_shape WHEN 1 THEN regexp_split_to_array(a0, ' and |; ')
+                 WHEN 2 THEN regexp_split_to_array(a0, ', and | and |, |; ')
+                 WHEN 3 THEN string_split(a0, ', ')
+                 WHEN 4 THEN list_transform(regexp_extract_all(a0, {_q(_GLUED_GROUP)}), lambda x: trim(x))
+    END AS a_names,
+  FROM s3
+), s5 AS (
+  SELECT *,
+    CASE a_shape WHEN 1 THEN list_transform(a_names, lambda x: {_surname("split_part(x, ', ', 1)")})
+                 WHEN 2 THEN list_transform(a_names, lambda x: {sur_last})
+                 ELSE list_transform(a_names, lambda x: {_surname("split_part(x, ' ', 1)")}) END AS a_surn,
+    CASE a_shape WHEN 1 THEN list_transform(a_names, lambda x: {_initials("split_part(x, ', ', 2)")})
+                 WHEN 2 THEN list_transform(a_names, lambda x: {ini_first})
+                 ELSE list_transform(a_names, lambda x: {ini_after_space}) END AS a_init
+  FROM s4
+)
+SELECT
+  row_id,
+  -- title
+  t_has AND t_hint AS t_route,
+  title_norm,
+  replace(title_norm, ' ', '') AS title_key,
+  CASE WHEN title_norm IS NOT NULL THEN {_nz_list(_dedupe_sorted('t_s'))} END AS title_tokens,
+  CASE WHEN len(t_w) <= 8 THEN coalesce(regexp_full_match(title_norm, {generic})
+       OR (len(t_w) <= 4 AND regexp_matches(title_norm, {prefixes})), false) ELSE false END AS title_generic,
+  -- authors
+  a_has AND a_shape IS NULL AS a_route,
+  a_surn AS author_surnames,
+  a_surn[1] AS first_author,
+  a_init AS author_initials,
+  len(a_surn) AS author_count,
+  array_to_string(list_transform(a_surn, lambda s, i: trim(s || ' ' || a_init[i])), '; ') AS authors_norm,
+  -- identifiers: doi, arxiv id, urls, code repository. Each URL is an arXiv abs/pdf URL, a doi.org URL, a
+  -- code-hosting URL or a plain one (no DOI/arXiv/code-host word); anything else takes the Python path.
+  (d_has AND NOT d_ok) OR (x_has AND NOT (x_shape AND {_arxiv_valid('x_num')}))
+    OR (u_has AND NOT (u_shape AND list_bool_and(list_transform(u_cls, lambda x: x.junk OR (x.url
+          AND (x.arx IS NOT NULL OR x.doi IS NOT NULL OR x.repo OR NOT x.word)
+          AND regexp_full_match(x.host, {_q(_HOST_SQL)}))))))
+    OR (NOT x_has AND x_elsewhere AND coalesce(len(list_filter(u_cls, lambda x: x.arx IS NOT NULL)), 0) = 0)
+    AS i_route,
+  CASE WHEN d_has THEN d_norm ELSE list_filter(u_cls, lambda x: x.doi IS NOT NULL)[1].doi END AS doi_norm,
+  CASE WHEN x_has THEN x_num ELSE list_filter(u_cls, lambda x: x.arx IS NOT NULL)[1].arx END AS arxiv_id_norm,
+  CASE WHEN x_has THEN x_ver ELSE list_filter(u_cls, lambda x: x.arx IS NOT NULL)[1].ver END AS arxiv_version,
+  {_nz_list("list_sort(list_distinct(list_transform(list_filter(u_cls, lambda x: NOT x.junk), lambda x: "
+            "CASE WHEN x.arx IS NOT NULL THEN 'arxiv.org/abs/' || x.arx WHEN x.doi IS NOT NULL THEN 'doi.org/' || x.doi "
+            "ELSE x.host || x.path END)))")} AS urls_norm,
+  list_min(list_transform(list_filter(u_cls, lambda x: x.repo AND split_part(x.path, '/', 2) <> ''
+      AND split_part(x.path, '/', 3) <> '' AND lower(split_part(x.path, '/', 2)) NOT IN {_in_list(REPO_NOT_OWNER)}),
+      lambda x: x.host || '/' || lower(split_part(x.path, '/', 2)) || '/'
+                || regexp_replace(lower(split_part(x.path, '/', 3)), '\\.git$', ''))) AS repo_url,
+  -- pmid
+  p_has AND NOT p_ok AS p_route,
+  CASE WHEN p_has THEN nullif(ltrim(pmid, '0'), '') END AS pmid_norm,
+  -- pages
+  g_fl OR (g_has AND g_ab.a = '') AS g_route,
+  CASE WHEN g_has THEN g_fp END AS page_first,
+  CASE WHEN g_has AND g_ab.b <> '' THEN CASE WHEN length(g_lp0) < length(g_fp)
+       THEN left(g_fp, length(g_fp) - length(g_lp0)) || g_lp0 ELSE g_lp0 END END AS page_last,
+  -- abstract
+  CASE WHEN length(b_norm) >= {MIN_ABSTRACT_CHARS} THEN b_norm END AS abstract_norm
+FROM s5
+"""
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+def _objects(frame: pd.DataFrame, mapping: dict[str, str], field: str, n: int) -> np.ndarray:
+    c = mapping.get(field)
+    if c is None or c not in frame.columns:
+        return np.full(n, None, dtype=object)
+    return frame[c].to_numpy(dtype=object, na_value=None)
+
+
+def _cell_text(v) -> str | None:
+    """A cell as the string SQL sees; None for blanks and for cells that are not text."""
+    if isinstance(v, str):
+        return v
+    if v is None or isinstance(v, (list, tuple, dict, bool)):
+        return None
+    if isinstance(v, float):
+        return None if v != v else as_text(v)
+    if isinstance(v, (int, np.integer)):
+        return str(v)
+    return None
+
+
+def _sql_strings(values: np.ndarray, join: Callable[[list], str | None] | None = None,
+                 prep: bool = False) -> tuple[pa.Array, np.ndarray]:
+    """(Arrow strings SQL works on, mask of cells only Python can read: lists not joined, dicts, dates)."""
+    n = len(values)
+    odd = np.zeros(n, dtype=bool)
+    try:
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        out: list = [None] * n
+        for i, v in enumerate(values):
+            if isinstance(v, str):
+                out[i] = v
+            elif isinstance(v, (list, tuple)):
+                j = join(list(v)) if join is not None else None
+                if j is None:
+                    odd[i] = True
+                out[i] = j
+            else:
+                s = _cell_text(v)
+                if s is None and v is not None:
+                    odd[i] = True
+                out[i] = s
+        arr = pa.array(out, type=pa.string())
+    if prep:
+        arr = _prep_array(arr)
+    return arr, odd
+
+
+_MARKUP_RE = r"[&<\\${]"
+_TYPO_CLASS = "".join(TYPOGRAPHIC_ASCII)
+
+
+def _prep_array(arr: pa.Array) -> pa.Array:
+    """``prep_text`` over a column, blanks to null.
+
+    Plain values stay; values whose only non-ASCII characters are typographic ones (curly quotes, dashes,
+    no-break spaces...) get those replaced in bulk by Arrow; the rest go through Python once per distinct
+    value.
+    """
+    no_markup = pc.invert(pc.match_substring_regex(arr, _MARKUP_RE))
+    plain = pc.fill_null(pc.and_(pc.match_substring_regex(arr, r"^[ -~]*$"), no_markup), True)
+    typo = pc.fill_null(pc.and_(pc.match_substring_regex(arr, "^[ -~" + _TYPO_CLASS + "]*$"), no_markup), False)
+    typo = pc.and_not(typo, plain)
+    if pc.any(typo).as_py():
+        sub = arr.filter(typo)
+        for c, a in TYPOGRAPHIC_ASCII.items():
+            sub = pc.replace_substring(sub, c, a)
+        arr = pc.replace_with_mask(arr, typo, sub)
+    need = pc.invert(pc.or_(plain, typo))
+    if not pc.any(need).as_py():
+        return arr
+    idx = np.flatnonzero(need.to_numpy(zero_copy_only=False))
+    vals = arr.take(pa.array(idx)).to_pylist()
+    cache: dict[str, str | None] = {}
+    rep = []
+    for v in vals:
+        r = cache.get(v, cache)
+        if r is cache:
+            r = cache[v] = None if is_blank(v) else prep_text(v)
+        rep.append(r)
+    return pc.replace_with_mask(arr, need, pa.array(rep, type=pa.string()))
+
+
+def _join_names(items: list) -> str | None:
+    """A list of author names as one string SQL may parse: ', ' between 'First Last' names, ' and ' between
+    'Last, First' names. Only when every item is plain text; SQL still checks the layout."""
+    if not items or not all(isinstance(x, str) and x and x.isascii() for x in items):
+        return None
+    return (" and " if any("," in x for x in items) else ", ").join(items)
+
+
+def _join_space(items: list) -> str | None:
+    if not all(isinstance(x, str) for x in items):
+        return None
+    return " ".join(items)
+
+
+def _join_semicolon(items: list) -> str | None:
+    return as_text(items) if all(isinstance(x, str) for x in items) else None
+
+
+def _hashable(values: np.ndarray) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        if isinstance(v, list):
+            out[i] = ("\x00list",) + tuple(_hashable(np.array(v, dtype=object)).tolist())
+        elif isinstance(v, dict):
+            out[i] = ("\x00dict", repr(sorted(v.items(), key=repr)))
+        else:
+            out[i] = v
+    return out
+
+
+def _codes(values: np.ndarray) -> np.ndarray:
+    try:
+        codes, _ = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:
+        codes, _ = pd.factorize(_hashable(values), use_na_sentinel=True)
+    return codes.astype(np.int64) + 1
+
+
+def _groups(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(first row of each distinct combination, group number of every row) over several columns."""
+    combined = _codes(arrays[0])
+    for a in arrays[1:]:
+        c = _codes(a)
+        combined = pd.factorize(combined * (int(c.max()) + 1) + c)[0].astype(np.int64)
+    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    return first, inverse
+
+
+class _Mapped:
+    """Results of a per-distinct-value function: ``rows``, their group numbers, one result per group."""
+
+    def __init__(self, rows: np.ndarray, inverse: np.ndarray, results: list[dict]):
+        self.rows, self.inverse, self.results = rows, inverse, results
+
+
+def _py_map(fn: Callable, arrays: Sequence[np.ndarray], rows: np.ndarray | None = None,
+            memo: dict | None = None) -> _Mapped:
+    """Apply ``fn`` once per distinct combination of ``arrays`` over ``rows`` (all rows when None).
+
+    ``memo`` (a dict kept across chunks of one table) remembers results of hashable inputs."""
+    if rows is None:
+        rows = np.arange(len(arrays[0]))
+    if len(rows) == 0:
+        return _Mapped(rows, rows, [])
+    sub = [a[rows] for a in arrays]
+    first, inverse = _groups(sub)
+    results = []
+    for i in first.tolist():
+        args = tuple(a[i] for a in sub)
+        if memo is None:
+            results.append(fn(*args))
+            continue
+        try:
+            r = memo.get(args)
+        except TypeError:  # a list or dict cell
+            results.append(fn(*args))
+            continue
+        if r is None:
+            r = memo[args] = fn(*args)
+        results.append(r)
+    return _Mapped(rows, inverse, results)
+
+
+_SQL_OUTPUTS = ("title_norm", "title_key", "title_tokens", "title_generic", *AUTHOR_COLUMNS, "doi_norm",
+                "arxiv_id_norm", "arxiv_version", "urls_norm", "repo_url", "pmid_norm", "page_first", "page_last",
+                "abstract_norm")
+_SQL_FLAGS = ("t_route", "a_route", "i_route", "p_route", "g_route")
+_BATCH_ROWS = 65536
+
+
+def _obj(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """An Arrow column as a numpy object array of Python values (lists for list columns)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_list(arr.type):
+        return _obj_lists(arr)
+    return arr.to_numpy(zero_copy_only=False).astype(object, copy=False)
+
+
+def _obj_lists(arr: pa.ListArray) -> np.ndarray:
+    """Python lists of interned strings: a token, surname or initial is one object however often it occurs."""
+    n = len(arr)
+    out = np.full(n, None, dtype=object)
+    if n == 0:
+        return out
+    offsets = arr.offsets.to_numpy()
+    values = arr.values
+    enc = pc.dictionary_encode(values)
+    vocab = np.array([None if s is None else sys.intern(s) for s in enc.dictionary.to_pylist()] + [None],
+                     dtype=object)
+    idx = enc.indices.fill_null(len(vocab) - 1).to_numpy(zero_copy_only=False)
+    flat = vocab[idx]
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(valid).tolist():
+        out[i] = flat[offsets[i]:offsets[i + 1]].tolist()
+    return out
+
+
+def _set(res: dict[str, np.ndarray], m: _Mapped, keys: Sequence[str], stats: dict | None = None) -> None:
+    """Write the mapped results into the output columns at their rows."""
+    if stats is not None:
+        name = keys[0] if len(keys) == 1 else keys[0].split("_")[0]
+        rows, distinct = stats.get(name, (0, 0))
+        stats[name] = (rows + len(m.rows), distinct + len(m.results))
+    if len(m.rows) == 0:
+        return
+    for k in keys:
+        per_group = np.empty(len(m.results), dtype=object)
+        for g, r in enumerate(m.results):
+            per_group[g] = r[k]
+        res[k][m.rows] = per_group[m.inverse]
+
+
+# ------------------------------------------------------------------------------------------ main
+
+CHUNK_ROWS = 200_000
+
+
+def normalise_table(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None = None) -> pd.DataFrame:
+    """``normalise_frame``: same columns and values as ``normalise_record`` on every row.
+
+    Large tables go in chunks of ``CHUNK_ROWS`` rows (bounded memory); results of the low-cardinality fields
+    are remembered across chunks. ``stats``, when given, receives how many rows each field group sent to
+    Python, how many distinct values that took, and seconds/resident memory per stage (for the benchmark).
+    """
+    from . import NORMALISED_COLUMNS
+
+    n = len(frame)
+    if n == 0:
+        return pd.DataFrame({c: pd.Series([], dtype=object if t != "INTEGER" else "Int64")
+                             for c, t in NORMALISED_COLUMNS.items()}, index=frame.index)
+    memos: dict[str, dict] = {}
+    if n <= CHUNK_ROWS:
+        return _normalise_chunk(frame, mapping, stats, memos)
+    parts = [_normalise_chunk(frame.iloc[i:i + CHUNK_ROWS], mapping, stats, memos) for i in range(0, n, CHUNK_ROWS)]
+    return pd.concat(parts)
+
+
+def _normalise_chunk(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None,
+                     memos: dict[str, dict]) -> pd.DataFrame:
+    from . import NORMALISED_COLUMNS, abstract_fields, date_group, pub_type_of, title_fields
+
+    n = len(frame)
+    _lap(stats, None)
+    gc_was_on = gc.isenabled()
+    gc.disable()  # millions of small lists: the cyclic collector would rescan them over and over
+    try:
+        raw = {f: _objects(frame, mapping, f, n) for f in (
+            "title", "authors", "date", "year", "doi", "arxiv_id", "urls", "id", "volume", "issue", "venue",
+            "venue_abbrev", "pmid", "isbn", "pages", "first_page", "last_page", "abstract", "type", "institution",
+            "report_number", "note")}
+        venue = raw["venue"].copy()
+        if mapping.get("venue_abbrev") in frame.columns:
+            no_venue = np.array([as_text(v) is None for v in venue], dtype=bool)
+            venue[no_venue] = raw["venue_abbrev"][no_venue]
+
+        sql_in, odd = {}, {}
+        for name, field, join, prep in (
+            ("title", "title", _join_semicolon, True), ("authors", "authors", _join_names, True),
+            ("abstract", "abstract", _join_semicolon, True), ("doi", "doi", None, False),
+            ("arxiv", "arxiv_id", None, False), ("urls", "urls", _join_space, False), ("rid", "id", None, False),
+            ("volume", "volume", None, False), ("pmid", "pmid", None, False), ("pages", "pages", None, False),
+            ("fpage", "first_page", None, False), ("lpage", "last_page", None, False),
+        ):
+            sql_in[name], odd[name] = _sql_strings(raw[field], join, prep)
+        sql_in["venue"], odd["venue"] = _sql_strings(venue)
+        table = pa.table({"row_id": pa.array(np.arange(n, dtype=np.int64)), **sql_in})
+        _lap(stats, 'inputs')
+        res: dict[str, np.ndarray] = {c: np.full(n, None, dtype=object) for c in (*_SQL_OUTPUTS, "abstract_tokens")}
+        flag = {k: np.ones(n, dtype=bool) for k in _SQL_FLAGS}
+        con = duckdb.connect()
+        try:
+            con.register("t", table)
+            reader = con.sql(_query()).to_arrow_reader(_BATCH_ROWS)
+            for batch in reader:  # batch by batch: the result never sits in memory twice
+                ids = batch.column("row_id").to_numpy()
+                for c in _SQL_OUTPUTS:
+                    res[c][ids] = _obj(batch.column(c))
+                for k in _SQL_FLAGS:
+                    flag[k][ids] = pc.fill_null(batch.column(k), True).to_numpy(zero_copy_only=False)
+            del reader
+        finally:
+            con.close()
+        del table
+        for k in list(sql_in):
+            if k != "title":
+                del sql_in[k]
+        _lap(stats, "sql main")
+        has_abs = np.flatnonzero(np.fromiter((a is not None for a in res["abstract_norm"]), bool, n))
+        m = _py_map(lambda a: {"abstract_tokens": abstract_tokens(a)}, [res["abstract_norm"]], has_abs)
+        _set(res, m, ("abstract_tokens",), stats)
+
+        _lap(stats, 'sql')
+        # title: routed rows through clean_title_plain on the prepared text; odd cells through title_fields
+        title_sql = sql_in["title"].to_numpy(zero_copy_only=False).astype(object)
+        m = _py_map(_title_from_prepped, [title_sql], np.flatnonzero(flag["t_route"]))
+        _set(res, m, ("title_norm", "title_key", "title_tokens", "title_generic"), stats)
+        m = _py_map(title_fields, [raw["title"]], np.flatnonzero(odd["title"]))
+        _set(res, m, ("title_norm", "title_key", "title_tokens", "title_generic"), stats)
+
+        _lap(stats, 'title')
+        # authors
+        m = _py_map(author_fields, [raw["authors"]], np.flatnonzero(flag["a_route"] | odd["authors"]))
+        _set(res, m, AUTHOR_COLUMNS, stats)
+
+        _lap(stats, 'authors')
+        # identifiers
+        id_rows = np.flatnonzero(flag["i_route"] | odd["doi"] | odd["arxiv"] | odd["urls"]
+                                 | odd["rid"] | odd["volume"] | odd["venue"])
+        m = _py_map(identifier_fields, [raw["doi"], raw["arxiv_id"], raw["urls"], raw["id"],
+                                                    raw["volume"], venue], id_rows)
+        _set(res, m, IDENTIFIER_COLUMNS, stats)
+        m = _py_map(lambda v: {"pmid_norm": normalise_pmid(v)}, [raw["pmid"]],
+                                np.flatnonzero(flag["p_route"] | odd["pmid"]))
+        _set(res, m, ("pmid_norm",), stats)
+        m = _py_map(lambda v: {"isbn_norm": normalise_isbn(v)}, [raw["isbn"]], memo=memos.setdefault("isbn", {}))
+        res["isbn_norm"] = np.full(n, None, dtype=object)
+        _set(res, m, ("isbn_norm",), stats)
+
+        _lap(stats, 'identifiers')
+        # pages: page_count from the SQL pages, routed rows in Python
+        res["page_count"] = _page_count(res["page_first"], res["page_last"])
+        m = _py_map(page_fields, [raw["pages"], raw["first_page"], raw["last_page"]],
+                                np.flatnonzero(flag["g_route"] | odd["pages"] | odd["fpage"] | odd["lpage"]))
+        _set(res, m, PAGE_COLUMNS, stats)
+
+        _lap(stats, 'pages')
+        # abstract: cells that are not text (the SQL path did all text)
+        m = _py_map(abstract_fields, [raw["abstract"]], np.flatnonzero(odd["abstract"]))
+        _set(res, m, ("abstract_norm", "abstract_tokens"), stats)
+
+        _lap(stats, 'abstract')
+        # low-cardinality fields: once per distinct value
+        for k in ("venue_norm", "venue_key", "is_preprint", "volume_norm", "issue_norm", "date_norm", "year_norm",
+                  "date_precision"):
+            res[k] = np.full(n, None, dtype=object)
+        m = _py_map(venue_fields, [venue], memo=memos.setdefault("venue", {}))
+        _set(res, m, ("venue_norm", "venue_key", "is_preprint"), stats)
+        m = _py_map(lambda v: {"volume_norm": number_field(v)}, [raw["volume"]], memo=memos.setdefault("volume", {}))
+        _set(res, m, ("volume_norm",), stats)
+        m = _py_map(lambda v: {"issue_norm": number_field(v)}, [raw["issue"]], memo=memos.setdefault("issue", {}))
+        _set(res, m, ("issue_norm",), stats)
+        date_key = _date_key(raw["date"])
+        m = _py_map(lambda d, y: date_group(d, y), [date_key, raw["year"]], memo=memos.setdefault("date", {}))
+        _set(res, m, ("date_norm", "year_norm", "date_precision"), stats)
+        missing = np.flatnonzero(np.array([y is None for y in res["year_norm"]], dtype=bool))
+        m = _py_map(date_group, [np.full(n, None, dtype=object), np.full(n, None, dtype=object),
+                                             raw["title"], venue, raw["note"]], missing)
+        _set(res, m, ("date_norm", "year_norm", "date_precision"), stats)
+
+        arxiv_only = np.array([a is not None and d is None for a, d in zip(res["arxiv_id_norm"], res["doi_norm"],
+                                                                           strict=True)], dtype=bool)
+        is_pre = res["is_preprint"].astype(bool)
+        m = _py_map(lambda *a: {"pub_type": pub_type_of(*a)},
+                                [raw["type"], venue, raw["institution"], raw["report_number"], raw["note"], is_pre,
+                                 arxiv_only], memo=memos.setdefault("pub_type", {}))
+        res["pub_type"] = np.full(n, None, dtype=object)
+        _set(res, m, ("pub_type",), stats)
+
+        _lap(stats, 'low-cardinality')
+        cols = {}
+        for c, t in NORMALISED_COLUMNS.items():
+            v = res[c]
+            if t == "INTEGER":
+                cols[c] = pd.Series(pd.array(v, dtype="Int64"), index=frame.index)
+            elif t == "BOOLEAN":
+                cols[c] = pd.Series(v.astype(bool), index=frame.index, dtype=bool)
+            else:
+                cols[c] = pd.Series(v, index=frame.index, dtype=object)
+        df = pd.DataFrame(cols, index=frame.index)
+        _lap(stats, "output")
+        return df
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def _lap(stats: dict | None, label: str | None) -> None:
+    """Record the seconds since the previous lap under ``stats['seconds'][label]``."""
+    if stats is None:
+        return
+    now, cpu = time.perf_counter(), time.process_time()
+    if label is not None:
+        sec = stats.setdefault("seconds", {})
+        sec[label] = sec.get(label, 0.0) + now - stats.get("_t", now)
+        cs = stats.setdefault("cpu_seconds", {})
+        cs[label] = cs.get(label, 0.0) + cpu - stats.get("_c", cpu)
+        try:  # resident memory after the stage (Linux), for the benchmark
+            with open("/proc/self/statm") as fh:
+                stats.setdefault("rss_mb", {})[label] = int(fh.read().split()[1]) * 4096 / 2**20
+        except OSError:
+            pass
+    stats["_t"], stats["_c"] = now, cpu
+
+
+def _title_from_prepped(s: str | None) -> dict:
+    t = None if s is None or is_blank(s) else clean_title_plain(s)
+    return {"title_norm": t, "title_key": title_key(t), "title_tokens": title_tokens(t),
+            "title_generic": is_generic_title(t)}
+
+
+def _page_count(first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    out = np.full(len(first), None, dtype=object)
+    for i in np.flatnonzero(np.array([x is not None for x in last], dtype=bool)).tolist():
+        a, b = first[i], last[i]
+        if a is not None and a.isdigit() and b.isdigit():
+            c = int(b) - int(a) + 1
+            if 1 <= c <= 10000:
+                out[i] = c
+    return out
+
+
+def _date_key(values: np.ndarray) -> np.ndarray:
+    """Timestamps cut to their date part ('2021-03-20 01:46:39+00:00' -> '2021-03-20'): same result, fewer
+    distinct values for the Python date parser."""
+    arr, odd = _sql_strings(values)
+    if odd.any():
+        return values
+    cut = pc.if_else(pc.fill_null(pc.match_substring_regex(arr, "^" + ISO_TIMESTAMP_SQL + "$"), False),
+                     pc.utf8_slice_codeunits(arr, 0, 10), arr)
+    return cut.to_numpy(zero_copy_only=False).astype(object)
