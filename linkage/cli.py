@@ -115,6 +115,11 @@ def run(sources, settings, out, seed, model, decisions, labels, no_report, backe
                   f"{c['records'] - c['clusters']:,} duplicates found); {c['pairs_scored']:,} pairs scored, "
                   f"{c['pairs_linked']:,} linked at match weight ≥ {th['match_weight']:.2f} "
                   f"(model expects precision {th.get('expected_precision', float('nan')):.3f})")
+    dec = result.info.get("decisions") or {}
+    if dec.get("file"):
+        console.print(f"decisions {dec['file']}: {dec.get('must_link', 0):,} must-link and {dec.get('cannot_link', 0):,} "
+                      f"cannot-link applied, {dec.get('unsure', 0):,} unsure, {dec.get('conflicts_total', 0):,} "
+                      f"conflicts", soft_wrap=True)
     for w in result.info.get("warnings", [])[:10]:
         console.print(f"[yellow]warning:[/yellow] {_escape(str(w))}", soft_wrap=True)
     if labels:
@@ -158,7 +163,9 @@ def train(sources, settings, out, seed, backend, spark_master):
 @click.option("--no-report", is_flag=True, help="Skip report.html.")
 @click.option("--backend", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True)
 @click.option("--spark-master", help="Spark master URL.")
-def match(sources, run_dir, out, no_report, backend, spark_master):
+@click.option("--decisions", type=click.Path(),
+              help="Clerical-review decisions CSV (default: the run's decisions file, else the settings').")
+def match(sources, run_dir, out, no_report, backend, spark_master, decisions):
     """Score new records (SOURCES) against a finished run without retraining; existing clusters keep their ids.
 
     Example: linkage match new_papers.csv --run reports/example --out reports/example-plus
@@ -166,7 +173,7 @@ def match(sources, run_dir, out, no_report, backend, spark_master):
     from .pipeline import match as match_job
 
     result = match_job(list(sources), run_dir, out=out, progress=StageProgress(), report=not no_report,
-                       backend=backend, spark_master=spark_master)
+                       backend=backend, spark_master=spark_master, decisions=decisions)
     m = result.info["match"]
     console.print(f"\n{m['new_records']:,} new records: {m['joined_existing_clusters']:,} joined existing works, "
                   f"{m['new_clusters']:,} new works; {m['new_pairs_scored']:,} pairs scored")

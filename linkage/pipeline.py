@@ -237,12 +237,13 @@ def run(
         fitted = fit_and_score(records, spec, link_type, seed, model_from=model, backend=engine)
     warnings.extend(fitted.training.get("warnings", []))
     from .clustering import cluster
-    from .constraints import load_decisions, one_to_one_sources
+    from .constraints import load_decisions, one_to_one_sources, settings_decisions_path
 
     pairs, threshold = fitted.pairs, fitted.threshold
     with st("cluster"):
         oto, oto_info = one_to_one_sources(records, pairs, threshold, spec, len(tables))
-        must, cannot, dec_info = load_decisions(decisions or spec.get("decisions"), records)
+        must, cannot, dec_info = load_decisions(decisions or settings_decisions_path(spec), records)
+        warnings.extend(dec_info.get("warnings", []))
         clusters, cl_rep = cluster(records, pairs, threshold, method=spec.clustering.get("method", "guarded"),
                                    one_to_one_sources=oto, must_link=must, cannot_link=cannot)
         st.counts["cluster"] = {"rows": int(clusters["cluster_id"].nunique())}
@@ -291,6 +292,10 @@ def _finish(out_path: Path, records: pd.DataFrame, mappings: dict, pairs: pd.Dat
         "warnings": warnings,
     }
     (out_path / "run.json").write_text(json.dumps(full, indent=2, default=str))
+    from .review import write_cluster_diagnostics
+
+    with st("diagnose"):
+        write_cluster_diagnostics(out_path)  # cluster_diagnostics.parquet, also without the report
     if report:
         from .reports import write_report
 
@@ -340,7 +345,7 @@ def train_model(sources: list[Any], out: str | Path, settings: str | Path | None
 
 def match(new_sources: list[Any], run_dir: str | Path, out: str | Path | None = None,
           progress: Progress | None = None, report: bool = True, backend: str | Any = "duckdb",
-          spark: Any = None, spark_master: str | None = None) -> Run:
+          spark: Any = None, spark_master: str | None = None, decisions: str | Path | None = None) -> Run:
     """Score new records against a finished run without retraining and add them to its clusters.
 
     New records are compared with the run's records and with each other (Splink
@@ -350,6 +355,7 @@ def match(new_sources: list[Any], run_dir: str | Path, out: str | Path | None = 
     cluster form clusters of their own. Writes a new run folder (``out``, default ``RUN_DIR-matched``).
     """
     from .clustering import cluster
+    from .constraints import load_decisions, settings_decisions_path
     from .modelling import load_model_file, score_new_records
 
     base = Run.open(run_dir)
@@ -387,8 +393,11 @@ def match(new_sources: list[Any], run_dir: str | Path, out: str | Path | None = 
     mappings.update(new_mappings)
     with st("cluster"):
         frozen = dict(zip(base.clusters["unique_id"], base.clusters["cluster_id"]))
+        must, cannot, dec_info = load_decisions(decisions or (base.info.get("decisions") or {}).get("file")
+                                                or settings_decisions_path(spec), records, frozen=frozen)
+        warnings.extend(dec_info.get("warnings", []))
         clusters, cl_rep = cluster(records, pairs, threshold, method=spec.clustering.get("method", "guarded"),
-                                   frozen=frozen)
+                                   frozen=frozen, must_link=must, cannot_link=cannot)
         st.counts["cluster"] = {"rows": int(clusters["cluster_id"].nunique())}
     joined = clusters[clusters["unique_id"].isin(new_records["unique_id"]) & clusters["cluster_id"].isin(
         set(base.clusters["cluster_id"]))]
@@ -398,7 +407,7 @@ def match(new_sources: list[Any], run_dir: str | Path, out: str | Path | None = 
         "inputs": base.info.get("inputs", []) + _input_info(tables),
         "threshold": base.info["threshold"], "training": {"model_from": str(run_dir), "retrained": False},
         "model_from": str(run_dir), "one_to_one": {"setting": "not applied when matching"},
-        "clustering": cl_rep.as_dict(), "decisions": base.info.get("decisions"),
+        "clustering": cl_rep.as_dict(), "decisions": dec_info,
         "match": {"base_run": str(run_dir), "new_records": len(new_records), "new_pairs_scored": len(new_pairs),
                   "joined_existing_clusters": int(len(joined)),
                   "new_clusters": int(clusters[clusters["unique_id"].isin(new_records["unique_id"])]

@@ -12,6 +12,12 @@ The page holds, with no network access needed:
   paginated table; selecting one shows both records and its waterfall (table and chart);
 * clusters: the works with more than one record, their members and the merged record with the
   record each value came from;
+* works at risk: the multi-record works most likely to be wrongly merged first (weakest link, bridges
+  whose removal splits the work, links refused towards other works; ``linkage.review.cluster_diagnostics``,
+  also written as ``cluster_diagnostics.parquet``), each with its bridges' waterfalls and its members;
+* review: the review band's pairs, most uncertain first, each with same / different / unsure buttons;
+  the marks are kept in the browser (``localStorage``) and the page builds the decisions file for
+  download (a ``Blob`` behind an ``<a download>`` link, previewed in the page) for ``linkage review import``;
 * accuracy (when ``metrics.json`` exists): precision/recall/F1 against the threshold, the
   precision-recall curve, confusion counts, and false positives/negatives with their waterfalls.
 
@@ -22,7 +28,11 @@ out and the page says how many); ``linkage explain RUN --all`` always exports ev
 
 The page's address selects a view: ``report.html#tab=decisions&q=loss%20landscapes&open=first`` opens the
 decisions, searches them and shows the first match's waterfall (``cq=`` / ``copen`` do the same for
-clusters; ``tab=`` is one of overview, model, decisions, clusters, accuracy, about).
+clusters, ``ropen`` opens the riskiest work; ``tab=`` is one of overview, model, decisions, clusters, risk,
+review, accuracy, about). On the review page, ``#tab=review&who=NAME&mark=0:same,3:different,ID_L|ID_R:unsure``
+marks pairs (by their position in the review list, or by their ids; ``:clear`` unmarks) and ``export=1``
+prepares the decisions file (``body[data-review-file]`` then holds its row count): how the browser test
+drives it.
 
 Charts are Vega-Lite specs (Splink's chart classes where Splink has the chart, Altair for the rest),
 drawn by one inline Vega/Vega-Lite/Vega-Embed bundle from ``vl_convert.javascript_bundle()`` (cached on
@@ -67,6 +77,8 @@ MAX_CLUSTERS = 100_000      # multi-record works listed in the page (largest fir
 MAX_ERROR_PAIRS = 5_000     # false positives / false negatives listed, each
 MAX_RESCORE = 5_000         # listed error pairs blocking never scored that are scored for their waterfall
 MAX_DATA_NOTES = 50         # records with markup in their text listed in the summary
+MAX_BRIDGES_SHOWN = 20      # bridge edges listed per work at risk
+MAX_DECIDED_SHOWN = 50_000  # earlier decisions on file shown beside the review band's pairs
 TEXT_LIMITS = {"title": 300, "authors": 200, "venue": 150, "date": 40, "doi": 100}
 RAW_FIELDS = ("title", "authors", "date", "venue", "doi")
 _MARKUP_RE = re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>|&#?[A-Za-z0-9]{2,8};")
@@ -87,9 +99,17 @@ _CHART_TITLES = {
 
 
 def write_report(run_dir: str | Path, *, max_decisions: int = MAX_DECISIONS) -> Path:
-    """Build ``report.html`` in the run folder ``run_dir`` and return its path."""
+    """Build ``report.html`` in the run folder ``run_dir`` and return its path.
+
+    Also writes ``cluster_diagnostics.parquet`` (``linkage.review.cluster_diagnostics``), which the
+    page's "Works at risk" view shows.
+    """
+    from .review import cluster_diagnostics, write_cluster_diagnostics
+
     run = RunData(run_dir)
-    page = build_report_html(run, max_decisions=max_decisions)
+    diagnostics = cluster_diagnostics(run)
+    write_cluster_diagnostics(run, diagnostics)
+    page = build_report_html(run, max_decisions=max_decisions, diagnostics=diagnostics)
     out = run.out / "report.html"
     tmp = out.with_name(".report.html.tmp")
     tmp.write_text(page, encoding="utf-8")
@@ -97,9 +117,10 @@ def write_report(run_dir: str | Path, *, max_decisions: int = MAX_DECISIONS) -> 
     return out
 
 
-def build_report_html(run: RunData, *, max_decisions: int = MAX_DECISIONS) -> str:
+def build_report_html(run: RunData, *, max_decisions: int = MAX_DECISIONS,
+                      diagnostics: pd.DataFrame | None = None) -> str:
     """The report page of a run as one HTML string."""
-    meta, data = build_payload(run, max_decisions=max_decisions)
+    meta, data = build_payload(run, max_decisions=max_decisions, diagnostics=diagnostics)
     meta["charts"] = {name: {"title": _CHART_TITLES.get(name, name), "spec": spec}
                       for name, spec in report_charts(run).items()}
     meta["waterfall_spec"] = waterfall_chart_template()
@@ -673,9 +694,51 @@ def _model_meta(run: RunData) -> dict[str, Any]:
             "link_type": model.get("link_type")}
 
 
-def build_payload(run: RunData, *, max_decisions: int = MAX_DECISIONS) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The page's data: ``meta`` (small, plain JSON) and ``data`` (records, decisions, clusters, errors:
-    compressed in the page)."""
+def _risk_rows(diagnostics: pd.DataFrame, cluster_index: dict[str, int], pos_of: dict[str, int]) -> list[list[Any]]:
+    """Rows ``[cluster, risk, weakest edge, weakest bridge, bridges, edges, components, must-links,
+    refused links, strongest refused, same-source, [[left, right, weight] per bridge...]]``, riskiest first
+    (``cluster`` indexes the page's works)."""
+    rows = []
+    for r in diagnostics.to_dict(orient="records"):
+        ci = cluster_index.get(str(r["cluster_id"]))
+        if ci is None:
+            continue
+        brs = [[pos_of[str(a)], pos_of[str(b)], round(float(w), 3)]
+               for a, b, w in zip(r["bridge_l"], r["bridge_r"], r["bridge_weights"], strict=True)
+               if str(a) in pos_of and str(b) in pos_of][:MAX_BRIDGES_SHOWN]
+        rows.append([ci, float(r["risk"]), _round(r["weakest_edge"]), _round(r["weakest_bridge"]), int(r["bridges"]),
+                     int(r["edges"]), int(r["components"]), int(r["decisions_same"]), int(r["split_links"]),
+                     _round(r["strongest_split_link"]), int(bool(r["same_source_members"])), brs])
+    return rows
+
+
+def _round(v: Any, d: int = 3) -> float | None:
+    return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else round(float(v), d)
+
+
+def _review_meta(run: RunData, band_total: int) -> dict[str, Any]:
+    """What the Review page needs besides the decisions: earlier decisions on file and a key for the
+    browser's saved marks."""
+    from .review import decided_pairs, decisions_in_force
+
+    out: dict[str, Any] = {"band_total": band_total, "key": f"{run.out.resolve()}|{run.info.get('created', '')}",
+                           "decided": [], "file": None, "error": None}
+    try:
+        path = decisions_in_force(run)
+        decided = decided_pairs(path)
+    except Exception as exc:  # a broken decisions file must not break the report
+        out["error"] = f"the decisions file could not be read: {str(exc).splitlines()[0][:200]}"
+        return out
+    out["file"] = str(path) if path else None
+    out["decided"] = [[d.unique_id_l, d.unique_id_r, d.decision, d.who, d.when, d.note]
+                      for d in list(decided.values())[:MAX_DECIDED_SHOWN]]
+    return out
+
+
+def build_payload(run: RunData, *, max_decisions: int = MAX_DECISIONS,
+                  diagnostics: pd.DataFrame | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The page's data: ``meta`` (small, plain JSON) and ``data`` (records, decisions, clusters, errors,
+    works at risk: compressed in the page)."""
     decisions, dec_info = _select_decisions(run, max_decisions)
     sizes = run.clusters.groupby(run.clusters["cluster_id"].astype(str)).size()
     multi = sizes[sizes > 1].rename("n").reset_index()
@@ -711,8 +774,12 @@ def build_payload(run: RunData, *, max_decisions: int = MAX_DECISIONS) -> tuple[
 
     records = _record_rows(run, positions, cluster_index)
     merged_fields, clusters = _merged_rows(run, pos_of, cluster_ids)
+    if diagnostics is None:
+        from .review import cluster_diagnostics
+
+        diagnostics = cluster_diagnostics(run)
     data: dict[str, Any] = {"records": records, "decisions": _pair_rows(run, decisions, pos_of),
-                            "clusters": clusters}
+                            "clusters": clusters, "risk": _risk_rows(diagnostics, cluster_index, pos_of)}
     if error_frames:
         for name, f in error_frames.items():
             data[name] = _error_rows(run, f, pos_of)
@@ -731,5 +798,10 @@ def build_payload(run: RunData, *, max_decisions: int = MAX_DECISIONS) -> tuple[
         "accuracy": acc_meta,
         "sweep": (metrics or {}).get("edge_sweep") or [],
         "limits": {"decisions": MAX_DECISIONS, "clusters": MAX_CLUSTERS, "error_pairs": MAX_ERROR_PAIRS},
+        "risk": {"total": int(len(diagnostics)), "listed": len(data["risk"])},
+        "review": _review_meta(run, int(((decisions["match_weight"] >= run.threshold + run.band[0])
+                                         & (decisions["match_weight"] < run.threshold + run.band[1])).sum())
+                               if len(decisions) else 0),
+        "run_decisions": {k: v for k, v in (run.info.get("decisions") or {}).items() if k not in ("pairs",)},
     }
     return meta, data

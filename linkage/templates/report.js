@@ -225,6 +225,24 @@
         return [k, typeof v === "object" && v !== null ? JSON.stringify(v) : String(v)];
       })));
     }
+    // clerical-review decisions applied by the run
+    var RD = META.run_decisions || {};
+    if (RD.file) {
+      var conf = (RD.conflicts || []).map(function (c) {
+        return [c.cannot_link[0] + " – " + c.cannot_link[1] + " (line " + c.line + ")",
+          c.must_links_dropped.map(function (m) { return m.pair[0] + " – " + m.pair[1] + " (line " + m.line + ")"; }).join("; ")];
+      });
+      section(wrap, "Clerical-review decisions", el("div", null, kvTable([
+        ["decisions file", RD.file],
+        ["pairs decided", num(RD.pairs_decided)],
+        ["applied", num(RD.applied) + " (" + num(RD.must_link) + " must-link, " + num(RD.cannot_link) + " cannot-link)"],
+        ["unsure (no constraint)", num(RD.unsure)],
+        ["replaced by a later row", num(RD.replaced)],
+        ["ids not in this run (skipped)", num(RD.unknown)],
+        ["conflicts", num(RD.conflicts_total || 0)]
+      ]), conf.length ? el("div", null, el("p", { "class": "note", text: RD.policy || "" }),
+        table(["cannot-link kept", "must-links dropped (they would join its pair)"], conf)) : null));
+    }
     // warnings and data notes
     var warns = S.warnings || [];
     section(box, "Warnings", warns.length ? el("ul", { "class": "plain" }, warns.map(function (w) { return el("li", { "class": "warn", text: w }); }))
@@ -650,6 +668,310 @@
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Works at risk
+  // ---------------------------------------------------------------------------------------------
+  var riskTable = null;
+  var pairIndex = null;
+  function mergedFieldIndex() {
+    var fi = {};
+    META.merged_fields.forEach(function (f, k) { fi[f] = 2 + 2 * k; });
+    return fi;
+  }
+  function findDecision(a, b) {
+    // the row of D.decisions for records a and b (either order), or null
+    if (!pairIndex) {
+      pairIndex = new Map();
+      D.decisions.forEach(function (r, k) { pairIndex.set(r[0] + "|" + r[1], k); pairIndex.set(r[1] + "|" + r[0], k); });
+    }
+    var k = pairIndex.get(a + "|" + b);
+    return k === undefined ? null : D.decisions[k];
+  }
+  function wnum(x) { return x === null || x === undefined ? "–" : num(x, 2); }
+  function drawRisk() {
+    var info = META.risk || { total: 0, listed: 0 }, MF = META.merged_fields, fi = mergedFieldIndex();
+    var intro = document.getElementById("risk-intro");
+    add(intro, "Works with more than one record, the ones most likely to be wrongly merged first. A work hangs on its bridges: " +
+      "linked pairs whose removal would split it. Risk is the model's probability that the weakest bridge is not a match " +
+      "(for a work without bridges, that its two weakest links both are not); must-link decisions count as certain. " +
+      "'Links refused' are linked pairs to records of other works that the guard rails or cannot-link decisions kept apart. " +
+      num(info.total) + " works; the run folder's cluster_diagnostics.parquet holds the same table and 'linkage review clusters RUN' prints it.");
+    var fmtTitle = function (c) { return fi.title === undefined ? null : c[fi.title]; };
+    var rows = (D.risk || []).map(function (r, i) { return { rank: i + 1, r: r, c: D.clusters[r[0]] }; }).filter(function (x) { return x.c; });
+    var detail = document.getElementById("risk-detail");
+    riskTable = new DataTable({
+      container: document.getElementById("risk-table"), rows: rows, placeholder: "Search works at risk (title, author, id)",
+      defaultSort: 0, defaultDir: 1,
+      columns: [
+        { label: "rank", num: true, sort: function (x) { return x.rank; }, defaultDir: 1, cell: function (x) { return num(x.rank); } },
+        { label: "risk", num: true, sort: function (x) { return x.r[1]; }, defaultDir: -1, cell: function (x) { return sig(x.r[1]); } },
+        { label: "records", num: true, sort: function (x) { return x.c[1].length; }, defaultDir: -1, cell: function (x) { return num(x.c[1].length); } },
+        { label: "merged title", sort: function (x) { return (fmtTitle(x.c) || "").toLowerCase(); }, cell: function (x) { return fmtTitle(x.c) || "–"; } },
+        { label: "sources", sort: function (x) { return srcList(x.c); }, cell: function (x) { return srcList(x.c); } },
+        { label: "weakest link", num: true, sort: function (x) { return x.r[2]; }, defaultDir: 1, cell: function (x) { return wnum(x.r[2]); } },
+        { label: "bridges", num: true, sort: function (x) { return x.r[4]; }, defaultDir: -1, cell: function (x) { return num(x.r[4]); } },
+        { label: "weakest bridge", num: true, sort: function (x) { return x.r[3]; }, defaultDir: 1, cell: function (x) { return wnum(x.r[3]); } },
+        { label: "links refused", num: true, sort: function (x) { return x.r[8]; }, defaultDir: -1, cell: function (x) { return num(x.r[8]); } },
+        { label: "notes", sort: function (x) { return riskNotes(x.r); }, cell: function (x) { return riskNotes(x.r); } }
+      ],
+      searchText: function (x) { return (x.c[0] + "\n" + (fmtTitle(x.c) || "")).toLowerCase() + "\n" + x.c[1].map(recKey).join("\n"); },
+      onSelect: function (x) { renderRisk(detail, x, MF, fi); }
+    });
+    riskTable.refresh();
+  }
+  function riskNotes(r) {
+    var out = [];
+    if (r[10]) out.push("a source holds two of its records");
+    if (r[7]) out.push(r[7] + " must-link decision" + (r[7] > 1 ? "s" : ""));
+    if (r[6] > 1) out.push("held together by decisions");
+    return out.join("; ");
+  }
+  function renderRisk(container, x, MF, fi) {
+    clear(container);
+    var r = x.r;
+    var panel = el("div", { "class": "panel" });
+    container.appendChild(panel);
+    add(panel, el("h3", null, "Work ", el("code", { text: x.c[0] }), " at risk rank " + x.rank));
+    add(panel, kvTable([
+      ["risk (for ordering)", sig(r[1])],
+      ["linked pairs inside the work", num(r[5])],
+      ["weakest link", wnum(r[2]) + (r[2] !== null ? " bits (probability " + num(prob(r[2]), 4) + ")" : "")],
+      ["bridges (a link whose removal splits the work)", num(r[4])],
+      ["weakest bridge", wnum(r[3])],
+      ["must-link decisions inside", num(r[7])],
+      ["linked pairs to other works, refused", num(r[8]) + (r[9] !== null ? " (strongest " + wnum(r[9]) + " bits)" : "")],
+      ["notes", riskNotes(r) || "–"]
+    ]));
+    var wbox = el("div", { "class": "detail" });
+    if (r[11].length) {
+      var bt = el("table", { "class": "data" }, el("thead", null, el("tr", null, ["bridge weight", "left", "right"].map(function (h) { return el("th", { text: h }); }))),
+        el("tbody", null, r[11].map(function (b) {
+          var tr = el("tr", { tabindex: 0 }, el("td", { "class": "num", text: num(b[2], 2) }), el("td", { "class": "wrap" }, recLabel(b[0])), el("td", { "class": "wrap" }, recLabel(b[1])));
+          tr.addEventListener("click", function () {
+            var row = findDecision(b[0], b[1]);
+            if (row) renderWaterfall(wbox, row); else { clear(wbox); add(wbox, el("p", { "class": "muted", text: "this pair is outside the page's decisions" })); }
+          });
+          return tr;
+        })));
+      add(panel, el("h4", { text: "Bridges, weakest first (select one for its waterfall)" }), bt, wbox);
+    }
+    var cbox = el("div");
+    add(panel, cbox);
+    renderCluster(cbox, x.c, MF, fi);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Review: mark the review band's pairs same / different / unsure, download the decisions file
+  // ---------------------------------------------------------------------------------------------
+  var REVIEW = { rows: [], marks: {}, who: "", seq: 0, table: null, url: null, earlier: {} };
+  var MARKS = ["same", "different", "unsure"];
+  function uidKey(a, b) { return a < b ? a + "\t" + b : b + "\t" + a; }
+  function reviewStore() { return "linkage-review:" + ((META.review || {}).key || ""); }
+  function loadMarks() {
+    try {
+      var s = window.localStorage.getItem(reviewStore());
+      if (!s) return;
+      var o = JSON.parse(s);
+      REVIEW.marks = o.marks || {};
+      REVIEW.who = o.who || "";
+      Object.keys(REVIEW.marks).forEach(function (k) { REVIEW.seq = Math.max(REVIEW.seq, REVIEW.marks[k].seq || 0); });
+    } catch (e) { /* no storage for this page: marks last as long as the page */ }
+  }
+  function saveMarks() {
+    try { window.localStorage.setItem(reviewStore(), JSON.stringify({ marks: REVIEW.marks, who: REVIEW.who })); } catch (e) { /* ignore */ }
+  }
+  function evidenceText(row) {
+    var items = [];
+    for (var ci = 0; ci < NC; ci++) {
+      var w = row[4 + ci] || 0;
+      items.push([Math.abs(w), ci, w]);
+    }
+    items.sort(function (a, b) { return b[0] - a[0] || a[1] - b[1]; });
+    return items.slice(0, 3).map(function (it) {
+      return COMPS[it[1]].name + " " + (it[2] > 0 ? "+" : "") + it[2].toFixed(1) + " (" + levelLabel(it[1], row[3].charAt(it[1])) + ")";
+    }).join("; ");
+  }
+  function markButtons(ro) {
+    var box = el("span", { "class": "marks", role: "group", "aria-label": "decision" });
+    var cur = REVIEW.marks[ro.key];
+    MARKS.forEach(function (d) {
+      var b = el("button", { type: "button", "class": d, "data-mark": d, "aria-pressed": cur && cur.decision === d ? "true" : "false", text: d });
+      b.addEventListener("click", function (e) {
+        e.stopPropagation();
+        var now = REVIEW.marks[ro.key];
+        setMark(ro, now && now.decision === d ? null : d);
+      });
+      box.appendChild(b);
+    });
+    return box;
+  }
+  function setMark(ro, d, note) {
+    var cur = REVIEW.marks[ro.key];
+    if (!d) delete REVIEW.marks[ro.key];
+    else {
+      REVIEW.seq += 1;
+      REVIEW.marks[ro.key] = { l: rf(ro.row[0], "unique_id"), r: rf(ro.row[1], "unique_id"), decision: d, who: REVIEW.who,
+        when: new Date().toISOString().slice(0, 19) + "Z", note: note !== undefined ? note : (cur ? cur.note : ""),
+        w: ro.row[2], tl: rf(ro.row[0], "title") || "", tr: rf(ro.row[1], "title") || "", seq: REVIEW.seq };
+    }
+    saveMarks();
+    if (REVIEW.table) REVIEW.table.render();
+    return updateReviewFile();
+  }
+  function csvCell(v) {
+    v = v === null || v === undefined ? "" : String(v);
+    return /[",\n\r]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v;
+  }
+  function reviewCsv() {
+    var head = ["unique_id_l", "unique_id_r", "decision", "who", "when", "note", "match_weight", "title_l", "title_r"];
+    var marks = Object.keys(REVIEW.marks).map(function (k) { return REVIEW.marks[k]; }).sort(function (a, b) { return a.seq - b.seq; });
+    var counts = { same: 0, different: 0, unsure: 0 };
+    var lines = [head.join(",")].concat(marks.map(function (m) {
+      counts[m.decision] = (counts[m.decision] || 0) + 1;
+      return [m.l, m.r, m.decision, m.who, m.when, m.note, m.w, m.tl, m.tr].map(csvCell).join(",");
+    }));
+    return { text: lines.join("\n") + "\n", n: marks.length, counts: counts };
+  }
+  function reviewFileName() {
+    var name = String((META.summary || {}).run_dir || "run").split(/[\\/]/).filter(Boolean).pop() || "run";
+    return "decisions-" + name.replace(/[^A-Za-z0-9._-]+/g, "_") + ".csv";
+  }
+  function updateReviewFile() {
+    var f = reviewCsv();
+    var status = document.getElementById("review-status");
+    if (status) status.textContent = num(f.n) + " marked (" + f.counts.same + " same, " + f.counts.different + " different, " + f.counts.unsure + " unsure)";
+    var a = document.getElementById("review-download");
+    var pre = document.getElementById("review-csv");
+    if (typeof Blob !== "function" || !window.URL || !a) { if (pre) pre.textContent = f.text; return Promise.resolve(f); }
+    var blob = new Blob([f.text], { type: "text/csv;charset=utf-8" });
+    if (REVIEW.url) window.URL.revokeObjectURL(REVIEW.url);
+    REVIEW.url = window.URL.createObjectURL(blob);
+    a.href = REVIEW.url;
+    a.setAttribute("download", reviewFileName());
+    a.setAttribute("data-rows", String(f.n));
+    a.setAttribute("aria-disabled", f.n ? "false" : "true");
+    // the preview shows what the download holds: the Blob's own text
+    return blob.text().then(function (t) {
+      pre.textContent = t;
+      pre.setAttribute("data-rows", String(f.n));
+      return f;
+    });
+  }
+  function drawReview() {
+    var R = META.review || {};
+    (R.decided || []).forEach(function (d) { REVIEW.earlier[uidKey(d[0], d[1])] = d; });
+    var ks = [];
+    D.decisions.forEach(function (r, k) { if (r[2] >= LO && r[2] < HI) ks.push(k); });
+    ks.sort(function (a, b) {
+      var ra = D.decisions[a], rb = D.decisions[b];
+      var da = Math.abs(ra[2] - T), db = Math.abs(rb[2] - T);
+      if (da !== db) return da - db;
+      var ka = rf(ra[0], "unique_id") + "\t" + rf(ra[1], "unique_id"), kb = rf(rb[0], "unique_id") + "\t" + rf(rb[1], "unique_id");
+      return ka < kb ? -1 : ka > kb ? 1 : 0;
+    });
+    REVIEW.rows = ks.map(function (k, i) {
+      var row = D.decisions[k];
+      return { i: i, row: row, key: uidKey(rf(row[0], "unique_id"), rf(row[1], "unique_id")) };
+    });
+    loadMarks();
+    var intro = document.getElementById("review-intro");
+    add(intro, "The " + num(REVIEW.rows.length) + " pairs in the review band (match weight " + num(LO, 2) + " to " + num(HI, 2) +
+      "), the most uncertain first. Mark each pair same, different or unsure (select a row for its waterfall and a note), then " +
+      "download the decisions file and import it: 'linkage review import RUN FILE' merges it into the decisions file every later run applies. " +
+      "Marks are kept in this browser until you clear them; nothing leaves this page.");
+    if (R.file) add(intro, " Decisions on file: " + R.file + " (" + num((R.decided || []).length) + ").");
+    if (R.error) add(intro, el("strong", { "class": "warn", text: " " + R.error }));
+    var controls = document.getElementById("review-controls");
+    var who = el("input", { type: "text", id: "review-who", placeholder: "your name or initials", "aria-label": "Reviewer", value: REVIEW.who });
+    who.addEventListener("input", function () {
+      REVIEW.who = who.value;
+      Object.keys(REVIEW.marks).forEach(function (k) { REVIEW.marks[k].who = REVIEW.who; });
+      saveMarks();
+      updateReviewFile();
+    });
+    var dl = el("a", { id: "review-download", "class": "button", href: "#", download: reviewFileName(), text: "Download decisions (CSV)" });
+    var clearBtn = el("button", { type: "button", text: "Clear all marks", onclick: function () {
+      REVIEW.marks = {};
+      saveMarks();
+      REVIEW.table.render();
+      updateReviewFile();
+    } });
+    add(controls, el("label", null, "Reviewer ", who), el("span", { id: "review-status", "class": "muted" }), dl, clearBtn);
+    var detail = document.getElementById("review-detail");
+    REVIEW.table = new DataTable({
+      container: document.getElementById("review-table"), rows: REVIEW.rows, placeholder: "Search the review band (title, author, id)",
+      defaultSort: 0, defaultDir: 1, pageSize: 25,
+      columns: [
+        { label: "#", num: true, sort: function (ro) { return ro.i; }, defaultDir: 1, cell: function (ro) { return num(ro.i + 1); } },
+        { label: "match weight", num: true, sort: function (ro) { return ro.row[2]; }, defaultDir: -1,
+          cell: function (ro) { return el("span", { "class": wclass(ro.row[2] - T), text: num(ro.row[2], 2) }); } },
+        { label: "model", sort: function (ro) { return ro.row[2] >= T ? 1 : 0; }, cell: function (ro) { return ro.row[2] >= T ? "linked" : "not linked"; } },
+        { label: "left record", sort: function (ro) { return (rf(ro.row[0], "title") || "").toLowerCase(); }, cell: function (ro) { return recLabel(ro.row[0]); } },
+        { label: "right record", sort: function (ro) { return (rf(ro.row[1], "title") || "").toLowerCase(); }, cell: function (ro) { return recLabel(ro.row[1]); } },
+        { label: "evidence (largest weights)", cell: function (ro) { return el("span", { "class": "evidence", text: evidenceText(ro.row) }); } },
+        { label: "on file", sort: function (ro) { var e = REVIEW.earlier[ro.key]; return e ? e[2] : ""; },
+          cell: function (ro) { var e = REVIEW.earlier[ro.key]; return e ? e[2] + (e[3] ? " (" + e[3] + ")" : "") : "–"; } },
+        { label: "your decision", sort: function (ro) { var m = REVIEW.marks[ro.key]; return m ? m.decision : ""; }, cell: markButtons }
+      ],
+      filters: [{ value: "all", label: "all pairs" }, { value: "open", label: "not marked yet" }, { value: "marked", label: "marked" }],
+      filterTest: function (ro, f) {
+        if (f === "open") return !REVIEW.marks[ro.key];
+        if (f === "marked") return !!REVIEW.marks[ro.key];
+        return true;
+      },
+      searchText: function (ro) { return recKey(ro.row[0]) + "\n" + recKey(ro.row[1]); },
+      onSelect: function (ro) { renderReviewPair(detail, ro); }
+    });
+    REVIEW.table.refresh();
+    updateReviewFile();
+  }
+  function renderReviewPair(container, ro) {
+    clear(container);
+    var top = el("div", { "class": "controls" });
+    var note = el("input", { type: "text", placeholder: "note (optional, saved with the decision)", "aria-label": "Note", size: 60,
+      value: REVIEW.marks[ro.key] ? REVIEW.marks[ro.key].note || "" : "" });
+    note.addEventListener("change", function () {
+      var m = REVIEW.marks[ro.key];
+      if (m) { m.note = note.value; saveMarks(); updateReviewFile(); }
+    });
+    add(top, el("strong", { text: "Pair " + (ro.i + 1) + ": " }), markButtons(ro), note);
+    var wf = el("div");
+    add(container, top, wf);
+    renderWaterfall(wf, ro.row);
+  }
+  function applyReviewHash(h) {
+    // #tab=review&who=NAME&mark=0:same,3:different,ID_L|ID_R:unsure&export=1
+    var jobs = [];
+    if (h.who !== undefined) {
+      REVIEW.who = h.who;
+      var input = document.getElementById("review-who");
+      if (input) input.value = h.who;
+    }
+    if (h.mark !== undefined) {
+      h.mark.split(",").filter(Boolean).forEach(function (part) {
+        var at = part.lastIndexOf(":");
+        if (at < 0) return;
+        var what = part.slice(0, at), d = part.slice(at + 1).toLowerCase();
+        if (MARKS.indexOf(d) < 0 && d !== "clear") { reportError("mark " + part + ": the decision is same, different, unsure or clear"); return; }
+        var ro = null;
+        if (/^\d+$/.test(what)) ro = REVIEW.rows[Number(what)] || null;
+        else {
+          var ids = what.split("|");
+          var key = ids.length === 2 ? uidKey(ids[0], ids[1]) : null;
+          ro = REVIEW.rows.filter(function (x) { return x.key === key; })[0] || null;
+        }
+        if (!ro) { reportError("mark " + part + ": no such pair in the review band"); return; }
+        jobs.push(setMark(ro, d === "clear" ? null : d));
+      });
+    }
+    if (h.export !== undefined || jobs.length) {
+      jobs.push(updateReviewFile());
+      Promise.all(jobs).then(function () {
+        document.body.setAttribute("data-review-file", String(reviewCsv().n));
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Accuracy
   // ---------------------------------------------------------------------------------------------
   function drawAccuracy() {
@@ -726,6 +1048,8 @@
       if (h.tab === undefined) showTab("clusters");
     }
     if (h.copen !== undefined && clustersTable) clustersTable.selectFirst();
+    if (h.ropen !== undefined && riskTable) riskTable.selectFirst();
+    if (h.tab === "review" || h.mark !== undefined || h.who !== undefined || h.export !== undefined) applyReviewHash(h);
   }
   function safely(fn) { try { fn(); } catch (e) { reportError(e && e.message ? e.message : e); } }
 
@@ -740,6 +1064,8 @@
     D = data;
     safely(drawDecisions);
     safely(function () { clustersTable = drawClusters(); });
+    safely(drawRisk);
+    safely(drawReview);
     safely(drawAccuracy);
     document.getElementById("loading").hidden = true;
     safely(applyHash);
