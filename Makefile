@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SOURCES := examples/sources/dblp.csv examples/sources/acm.csv examples/sources/aggregator.jsonl
 
-.PHONY: demo test install lint bench-accuracy bench-speed clean
+.PHONY: demo test install lint bench-accuracy bench-speed default-model clean browser
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ bench-accuracy: $(VENV)/.installed
 
 bench-speed: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.speed --sizes $(or $(SIZES),10000,100000)
+
+# The shipped default model: used when a run has too few records to train on (training.min_records).
+default-model: $(VENV)/.installed
+	$(BIN)/linkage train dblp=benchmarks/data/dblp-acm/DBLP2.csv acm=benchmarks/data/dblp-acm/ACM.csv \
+	  stroke=benchmarks/data/colrev-stroke/records_pre_merged.csv misq=benchmarks/data/misq/baseline/records_pre_merged.csv \
+	  --out linkage/data/default_model.json
 
 clean:
 	rm -rf $(VENV) reports/example

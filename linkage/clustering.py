@@ -89,11 +89,13 @@ def recurring_short_titles(records: pd.DataFrame, max_words: int = 6, min_record
 def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method: str = "guarded",
             one_to_one_sources: set[str] | None = None, overwhelming: float = 30.0, bridge_margin: float = 6.0,
             must_link: list[tuple[str, str]] | None = None, cannot_link: list[tuple[str, str]] | None = None,
-            frozen: dict[str, str] | None = None) -> tuple[pd.DataFrame, ClusterReport]:
+            frozen: dict[str, str] | None = None, separate_relations: set[str] | None = None
+            ) -> tuple[pd.DataFrame, ClusterReport]:
     """Returns (clusters: unique_id, cluster_id; report).
 
     ``frozen`` maps unique_id -> an existing cluster id (``linkage match``): those clusters start
-    joined, keep their ids, and are never merged with each other.
+    joined, keep their ids, and are never merged with each other. ``separate_relations`` names the
+    pair relations (``pairs.relation``) the version policy keeps apart, e.g. ``report_published``.
     """
     rep = ClusterReport(method=method, threshold=threshold)
     ids = records["unique_id"].astype(str).tolist()
@@ -109,7 +111,15 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
             parent[x], x = root, parent[x]
         return root
 
-    edges = pairs[pairs["match_weight"] >= threshold][["unique_id_l", "unique_id_r", "match_weight"]]
+    edges = pairs[pairs["match_weight"] >= threshold]
+    if separate_relations and "relation" in edges and method != "connected_components":
+        held = edges["relation"].isin(separate_relations)
+        rep.refused["version_policy"] += int(held.sum())
+        for r in edges[held].head(20).itertuples():
+            rep.refused_examples.append({"unique_id_l": r.unique_id_l, "unique_id_r": r.unique_id_r,
+                                         "match_weight": float(r.match_weight), "reason": f"version_policy:{r.relation}"})
+        edges = edges[~held]
+    edges = edges[["unique_id_l", "unique_id_r", "match_weight"]]
     edges = edges.sort_values(["match_weight", "unique_id_l", "unique_id_r"], ascending=[False, True, True],
                               kind="mergesort")
     rep.edges_above = len(edges)
@@ -257,3 +267,14 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
             root_min[r] = c
     out = pd.DataFrame({"unique_id": ids, "cluster_id": [root_min[r] for r in roots]})
     return out, rep
+
+
+POLICY_RELATIONS = {"preprint_published": "preprint_published", "different_types": "report_published",
+                    "extended_version": "conference_journal"}
+
+
+def separate_relations(version_policy: dict | None) -> set[str]:
+    """Pair relations the settings' ``version_policy`` keeps in separate works."""
+    policy = {"preprint_published": "merge", "different_types": "separate", "extended_version": "merge"}
+    policy.update(version_policy or {})
+    return {POLICY_RELATIONS[k] for k, v in policy.items() if v == "separate" and k in POLICY_RELATIONS}

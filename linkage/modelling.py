@@ -10,7 +10,7 @@ import pandas as pd
 
 from .backends import Backend, get_backend
 from .errors import LinkageError
-from .scoring import choose_threshold, model_frame, predict_pairs
+from .scoring import add_relations, choose_threshold, model_frame, predict_pairs
 from .settings import Spec, compile_settings
 from .training import TrainingReport, apply_m_floors, correct_u_for_matches, train
 
@@ -82,9 +82,18 @@ def fit_model(records: pd.DataFrame, spec: Spec, link_type: str, seed: int,
     creator = compile_settings(spec, backend.dialect, "link" if link_type == "link" else "dedupe")
     linker = backend.make_linker(mdf, creator)
     rep = TrainingReport()
-    if len(mdf) < 2:
+    min_records = int(spec.training.get("min_records", 200))
+    if len(mdf) < min_records:
+        shipped = _shipped_parameters(linker.misc.save_model_to_json(), rep)
+        if shipped is not None:
+            rep.prior_source = "shipped"
+            rep.warnings.append(f"{len(mdf)} records are too few to train on (training.min_records is {min_records}):"
+                                " the shipped default model's parameters are used")
+            shipped.pop("linker_uid", None)
+            return round_model(shipped), rep
         rep.prior_source = "fallback"
-        rep.warnings.append("fewer than two records: nothing to train; shipped prior parameters used")
+        rep.warnings.append("too few records to train on and no shipped model fits these settings: "
+                            "untrained parameters are used")
     else:
         rep = train(linker, spec, len(mdf), seed, backend=backend)
     model = rep.snapshot if rep.failed and rep.snapshot else linker.misc.save_model_to_json()
@@ -104,6 +113,24 @@ def fit_model(records: pd.DataFrame, spec: Spec, link_type: str, seed: int,
     rep.snapshot = None
     model.pop("linker_uid", None)  # random per Linker: the same data must give the same model file
     return round_model(model), rep
+
+
+SHIPPED_MODEL = Path(__file__).parent / "data" / "default_model.json"
+
+
+def _shipped_parameters(compiled: dict, rep: TrainingReport) -> dict | None:
+    """The shipped default model's parameters on ``compiled`` settings, or None when they do not fit.
+
+    ``linkage/data/default_model.json`` is trained with the shipped settings on real data
+    (``make default-model``: DBLP-ACM, a systematic-review export, MIS Quarterly Crossref + DBLP).
+    """
+    if not SHIPPED_MODEL.exists():
+        return None
+    try:
+        return transfer_parameters(json.loads(SHIPPED_MODEL.read_text()), compiled)
+    except LinkageError as exc:
+        rep.warnings.append(f"the shipped default model does not fit these settings ({exc.message})")
+        return None
 
 
 def _compiled_for(model: dict, spec: Spec, mdf: pd.DataFrame, link_type: str, backend: Backend) -> dict:
@@ -132,6 +159,7 @@ def fit_and_score(records: pd.DataFrame, spec: Spec, link_type: str, seed: int, 
     t0 = time.perf_counter()
     linker = backend.make_linker(mdf, model)
     pairs = predict_pairs(linker, model) if len(mdf) >= 2 else _empty_pairs(model)
+    pairs = add_relations(pairs, records)
     rep.timings["predict"] = round(time.perf_counter() - t0, 3)
     threshold, info = choose_threshold(pairs, spec.threshold)
     return Fitted(pairs=pairs, model=model, training=rep.as_dict(), threshold=threshold, threshold_info=info)
@@ -164,9 +192,10 @@ def score_new_records(old_records: pd.DataFrame, new_records: pd.DataFrame, mode
               linker.inference.predict_within(new_sdf).as_pandas_dataframe()]
     frames = [f for f in frames if len(f)]
     if not frames:
-        return _empty_pairs(compiled)
+        return add_relations(_empty_pairs(compiled), new_records)
     out = tidy_pairs(pd.concat(frames, ignore_index=True), compiled)
-    return out.drop_duplicates(["unique_id_l", "unique_id_r"]).reset_index(drop=True)
+    out = out.drop_duplicates(["unique_id_l", "unique_id_r"]).reset_index(drop=True)
+    return add_relations(out, pd.concat([old_records[["unique_id", "pub_type"]], new_records[["unique_id", "pub_type"]]]))
 
 
 def _empty_pairs(model: dict) -> pd.DataFrame:
@@ -175,5 +204,6 @@ def _empty_pairs(model: dict) -> pd.DataFrame:
     for c in model["comparisons"]:
         n = c["output_column_name"]
         cols.update({f"{n}_gamma": [], f"{n}_level": [], f"{n}_weight": []})
+    cols["relation"] = []
     df = pd.DataFrame(cols)
     return df.astype({"match_weight": float, "match_probability": float})

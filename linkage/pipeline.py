@@ -188,6 +188,20 @@ def _read_and_normalise(sources, spec: Spec, st: _Stages, warnings: list[str]):
     return tables, records, mappings
 
 
+def _portable_path(path: str) -> str:
+    """A path relative to the working folder when it lies inside it (so files written for the repo hold
+    no machine-specific paths); the shipped default settings as 'default'."""
+    from .settings import DEFAULT_SETTINGS
+
+    p = Path(path)
+    try:
+        if p.resolve() == DEFAULT_SETTINGS.resolve():
+            return "default (settings/scholarly.yaml)"
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p)
+
+
 def _input_info(tables: list[SourceTable]) -> list[dict]:
     return [{"source": t.name, "path": str(t.path), "format": t.format, "encoding": t.encoding,
              "rows": len(t.frame), "parse_errors": t.n_parse_errors, "column_mapping": t.mapping}
@@ -236,7 +250,7 @@ def run(
     with st("train"):
         fitted = fit_and_score(records, spec, link_type, seed, model_from=model, backend=engine)
     warnings.extend(fitted.training.get("warnings", []))
-    from .clustering import cluster
+    from .clustering import cluster, separate_relations
     from .constraints import load_decisions, one_to_one_sources, settings_decisions_path
 
     pairs, threshold = fitted.pairs, fitted.threshold
@@ -245,7 +259,8 @@ def run(
         must, cannot, dec_info = load_decisions(decisions or settings_decisions_path(spec), records)
         warnings.extend(dec_info.get("warnings", []))
         clusters, cl_rep = cluster(records, pairs, threshold, method=spec.clustering.get("method", "guarded"),
-                                   one_to_one_sources=oto, must_link=must, cannot_link=cannot)
+                                   one_to_one_sources=oto, must_link=must, cannot_link=cannot,
+                                   separate_relations=separate_relations(spec.get("version_policy")))
         st.counts["cluster"] = {"rows": int(clusters["cluster_id"].nunique())}
     info = {
         "settings": {"path": spec.path, "sha256": spec.sha256, "name": spec.get("name")},
@@ -336,7 +351,8 @@ def train_model(sources: list[Any], out: str | Path, settings: str | Path | None
     except OSError as exc:
         raise RunFolderError(f"{out_path}: cannot write the model ({exc.strerror or exc})",
                              "choose another --out path") from exc
-    meta = {"settings": {"path": spec.path, "sha256": spec.sha256}, "seed": seed, "backend": engine.describe(),
+    meta = {"settings": {"path": _portable_path(spec.path), "sha256": spec.sha256}, "seed": seed,
+            "backend": engine.describe(),
             "inputs": _input_info(tables), "training": training, "timings": st.timings,
             "warnings": warnings + training.get("warnings", []), "linkage_version": __version__}
     out_path.with_suffix(".linkage.json").write_text(json.dumps(meta, indent=2, default=str))
@@ -397,7 +413,8 @@ def match(new_sources: list[Any], run_dir: str | Path, out: str | Path | None = 
                                                 or settings_decisions_path(spec), records, frozen=frozen)
         warnings.extend(dec_info.get("warnings", []))
         clusters, cl_rep = cluster(records, pairs, threshold, method=spec.clustering.get("method", "guarded"),
-                                   frozen=frozen, must_link=must, cannot_link=cannot)
+                                   frozen=frozen, must_link=must, cannot_link=cannot,
+                                   separate_relations=separate_relations(spec.get("version_policy")))
         st.counts["cluster"] = {"rows": int(clusters["cluster_id"].nunique())}
     joined = clusters[clusters["unique_id"].isin(new_records["unique_id"]) & clusters["cluster_id"].isin(
         set(base.clusters["cluster_id"]))]

@@ -123,9 +123,15 @@ def choose_threshold(pairs: pd.DataFrame, threshold: dict) -> tuple[float, dict]
         p = 1.0 / (1.0 + np.power(2.0, -order))
         cum_prec = np.cumsum(p) / np.arange(1, len(p) + 1)
         ok = np.nonzero(cum_prec >= target)[0]
-        t_prec = float(order[ok[-1]]) if len(ok) else float(order[0]) + 1e-9
+        if len(ok) == len(order):      # every scored pair keeps the expected precision: no constraint
+            t_prec = float("-inf")
+        elif len(ok) == 0:             # not even the best pair does: link nothing
+            t_prec = float(order[0]) + 1e-6
+        else:                          # between the last pair that keeps it and the first that breaks it
+            k = ok[-1]
+            t_prec = float(order[k] + order[k + 1]) / 2.0
         t = max(t_prec, floor)
-        info["weight_for_target_precision"] = round(t_prec, 4)
+        info["weight_for_target_precision"] = round(t_prec, 4) if t_prec != float("-inf") else None
         info["weight_for_min_pair_probability"] = round(floor, 4)
     if len(w):
         sel = w >= t
@@ -137,3 +143,39 @@ def choose_threshold(pairs: pd.DataFrame, threshold: dict) -> tuple[float, dict]
     info["match_weight"] = round(t, 4)
     info["match_probability"] = round(1.0 / (1.0 + 2.0 ** -t), 6)
     return t, info
+
+
+FORMS = {"preprint": "preprint", "techreport": "report", "thesis": "report", "conference": "conference",
+         "article": "journal", "chapter": "book", "book": "book"}
+
+
+def add_relations(pairs: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+    """Add ``relation``: how the two records' publication forms relate, for the version policy.
+
+    ``same_form``, ``preprint_published`` (a preprint and a conference/journal version),
+    ``report_published`` (a technical report or thesis and a published version),
+    ``conference_journal`` (a conference paper and a journal version, often extended), or
+    ``unknown`` when either form is unknown.
+    """
+    form = records.set_index("unique_id")["pub_type"].astype(object).map(lambda t: FORMS.get(t) if isinstance(t, str)
+                                                                          else None)
+    fl = pairs["unique_id_l"].map(form)
+    fr = pairs["unique_id_r"].map(form)
+
+    def rel(a, b):
+        if not isinstance(a, str) or not isinstance(b, str):
+            return "unknown"
+        if a == b:
+            return "same_form"
+        pair = {a, b}
+        if "report" in pair:
+            return "report_published" if pair & {"conference", "journal", "preprint", "book"} else "unknown"
+        if "preprint" in pair:
+            return "preprint_published"
+        if pair == {"conference", "journal"}:
+            return "conference_journal"
+        return "unknown"
+
+    pairs = pairs.copy()
+    pairs["relation"] = [rel(a, b) for a, b in zip(fl.tolist(), fr.tolist())]
+    return pairs

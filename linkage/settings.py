@@ -320,7 +320,7 @@ def validate_data(data: dict, extra_columns: set[str] | None = None) -> list[str
         probs.add("training", "a mapping", tr)
     else:
         allowed = {"prior_rules", "prior_recall", "u_max_pairs", "em_sessions", "max_iterations", "em_convergence",
-                   "m_floor", "fallback_prior", "u_excludes_matches"}
+                   "m_floor", "fallback_prior", "u_excludes_matches", "min_records"}
         for k in tr:
             if k not in allowed:
                 probs.add(f"training.{k}", "unknown key", raw=True, hint=_did_you_mean(k, allowed))
