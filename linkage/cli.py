@@ -29,7 +29,7 @@ class LinkageGroup(click.Group):
             if debug:
                 traceback.print_exc()
             for p in exc.problems:
-                console.print(f"[red]error:[/red] {exc.path}: {p}", markup=True, soft_wrap=True)
+                console.print(f"[red]error:[/red] {_escape(str(exc.path))}: {_escape(str(p))}", soft_wrap=True)
             ctx.exit(1)
         except LinkageError as exc:
             if debug:

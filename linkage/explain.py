@@ -520,11 +520,29 @@ def model_linker(model: Mapping[str, Any], frame: pd.DataFrame, name: str = "__l
 
     from .scoring import arrow_schema
 
+    _check_model_sql(model)
     db_api = DuckDBAPI()
     sdf = db_api.register(pa.Table.from_pandas(frame, schema=arrow_schema(), preserve_index=False),
                           dataset_display_name=name)
     linker = Linker(sdf, dict(model), log_level=logging.ERROR, validate_settings=False)
     return linker, db_api
+
+
+def _check_model_sql(model: dict) -> None:
+    """A run folder may come from someone else: its model.json's SQL must pass the same restrictions
+    as a settings file's before DuckDB runs it (no file, network or table access)."""
+    from .errors import LinkageError
+    from .sqlguard import check_expression
+
+    for comp in model.get("comparisons", []):
+        for lv in comp.get("comparison_levels", []):
+            cond = lv.get("sql_condition")
+            if not isinstance(cond, str) or cond.strip().upper() == "ELSE":
+                continue
+            problem = check_expression(cond, None, notation="suffix")
+            if problem is not None:
+                raise LinkageError(f"model.json: comparison {comp.get('output_column_name')!r}: refused SQL "
+                                   f"({problem})", "only explain runs whose model you trust, or rerun linkage run")
 
 
 class _Scorer:

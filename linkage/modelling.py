@@ -56,17 +56,37 @@ def round_model(model: dict, digits: int = 9) -> dict:
     return model
 
 
-def transfer_parameters(src: dict, dst: dict) -> dict:
+def transfer_parameters(src: dict, dst: dict, reference: dict | None = None) -> dict:
     """Copy prior and m/u per (comparison name, level position) from a trained model into a freshly
-    compiled one, so a model trained on one backend scores on another."""
+    compiled one, so a model trained on one backend scores on another.
+
+    ``reference`` is the same settings compiled for the model's own dialect: when given, every level's
+    SQL must equal the model's, so a level whose definition changed (a threshold edited in the
+    settings file) cannot silently inherit the old level's parameters. Comparisons must match both
+    ways.
+    """
+    hint = "train again ('linkage train' or 'linkage run') or use the settings the model was trained with"
     dst = json.loads(json.dumps(dst))
     dst["probability_two_random_records_match"] = src.get("probability_two_random_records_match")
     by_name = {c["output_column_name"]: c for c in src.get("comparisons", [])}
+    dst_names = {c["output_column_name"] for c in dst["comparisons"]}
+    missing = [n for n in by_name if n not in dst_names]
+    if missing:
+        raise LinkageError(f"the model has comparisons these settings lack: {', '.join(missing)}", hint)
+    ref = {c["output_column_name"]: c for c in (reference or {}).get("comparisons", [])}
     for comp in dst["comparisons"]:
-        s = by_name.get(comp["output_column_name"])
-        if s is None or len(s["comparison_levels"]) != len(comp["comparison_levels"]):
-            raise LinkageError(f"the model's comparison {comp['output_column_name']!r} does not fit these settings",
-                               "train again with 'linkage run' or use the settings the model was trained with")
+        name = comp["output_column_name"]
+        s = by_name.get(name)
+        if s is None:
+            raise LinkageError(f"these settings have a comparison the model lacks: {name!r}", hint)
+        if len(s["comparison_levels"]) != len(comp["comparison_levels"]):
+            raise LinkageError(f"comparison {name!r} has {len(comp['comparison_levels'])} levels in these settings "
+                               f"but {len(s['comparison_levels'])} in the model", hint)
+        if name in ref:
+            for i, (rl, sl) in enumerate(zip(ref[name]["comparison_levels"], s["comparison_levels"])):
+                if rl.get("sql_condition") != sl.get("sql_condition"):
+                    raise LinkageError(f"comparison {name!r} level {i} ({sl.get('label_for_charts')}) is defined "
+                                       f"differently in these settings than in the model", hint)
         for lv, sl in zip(comp["comparison_levels"], s["comparison_levels"]):
             for k in ("m_probability", "u_probability", "tf_minimum_u_value"):
                 if k in sl:
@@ -135,10 +155,12 @@ def _shipped_parameters(compiled: dict, rep: TrainingReport) -> dict | None:
 
 def _compiled_for(model: dict, spec: Spec, mdf: pd.DataFrame, link_type: str, backend: Backend) -> dict:
     """``model``'s parameters on the settings compiled for ``backend`` (portable across dialects)."""
-    creator = compile_settings(spec, backend.dialect, "link" if link_type == "link" else "dedupe")
-    base = backend.make_linker(mdf.head(0), creator).misc.save_model_to_json()
+    lt = "link" if link_type == "link" else "dedupe"
+    base = compile_settings(spec, backend.dialect, lt).get_settings(backend.dialect).as_dict()
     base.pop("linker_uid", None)
-    return transfer_parameters(model, base)
+    model_dialect = model.get("sql_dialect") or backend.dialect
+    reference = compile_settings(spec, model_dialect, lt).get_settings(model_dialect).as_dict()
+    return transfer_parameters(model, base, reference=reference)
 
 
 def fit_and_score(records: pd.DataFrame, spec: Spec, link_type: str, seed: int, model_from=None,

@@ -370,7 +370,7 @@ def match(new_sources: list[Any], run_dir: str | Path, out: str | Path | None = 
     their ids and are never merged with each other here; new records that link to no existing
     cluster form clusters of their own. Writes a new run folder (``out``, default ``RUN_DIR-matched``).
     """
-    from .clustering import cluster
+    from .clustering import cluster, separate_relations
     from .constraints import load_decisions, settings_decisions_path
     from .modelling import load_model_file, score_new_records
 

@@ -189,3 +189,16 @@ def test_run_folder_without_pairs_file(example_run, tmp_path):
     (copy / "pairs.parquet").unlink()
     with pytest.raises(LinkageError, match="pairs.parquet is missing"):
         explain_pair(RunData(copy), *SEED)
+
+
+def test_a_received_model_with_hostile_sql_is_refused(example_run, tmp_path):
+    """explain runs model.json's SQL: a run folder from someone else must not read files."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(example_run.out, run_dir)
+    model = json.loads((run_dir / "model.json").read_text())
+    level = model["comparisons"][0]["comparison_levels"][1]
+    level["sql_condition"] = "length(read_text('/etc/hostname')[1].content) > 0"
+    (run_dir / "model.json").write_text(json.dumps(model))
+    r = CliRunner().invoke(cli, ["explain", str(run_dir), "aggregator:pwc-43", "dblp:conf/sigmod/AbadiCCCCEGHMRSSTXYZ03"])
+    assert r.exit_code != 0
+    assert "refused SQL" in r.output and "Traceback" not in r.output
