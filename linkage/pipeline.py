@@ -309,8 +309,9 @@ def _finish(out_path: Path, records: pd.DataFrame, mappings: dict, pairs: pd.Dat
     (out_path / "run.json").write_text(json.dumps(full, indent=2, default=str))
     from .review import write_cluster_diagnostics
 
-    with st("diagnose"):
-        write_cluster_diagnostics(out_path)  # cluster_diagnostics.parquet, also without the report
+    if not report:  # write_report writes cluster_diagnostics.parquet itself
+        with st("diagnose"):
+            write_cluster_diagnostics(out_path)
     if report:
         from .reports import write_report
 

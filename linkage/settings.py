@@ -269,6 +269,9 @@ def settings_schema(extra_columns: Iterable[str] = ()) -> dict:
                     "min_records": _num("Runs on fewer records than this do not train: they score with the "
                                         "parameters of the shipped default model (linkage/data/default_model.json).",
                                         integer=True, minimum=0, default=200),
+                    "em_max_pairs": _num("On 20,000 records or more, each EM session trains on about this many of "
+                                         "its blocked pairs (a hash sample); smaller data uses them all.",
+                                         minimum=1000, default=1000000),
                     "u_excludes_matches": {"type": "boolean", "default": False, "description":
                                            "Take the true matches out of u after training (u = (P - prior * m) / "
                                            "(1 - prior)): for dense data, where random pairs often match."},

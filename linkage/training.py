@@ -142,7 +142,10 @@ def _train(linker, spec: Spec, n_records: int, seed: int, rep: TrainingReport) -
         sql = blocking_rule_sql(rule)
         entry = {"blocking_rule": sql}
         try:
-            sess = linker.training.estimate_parameters_using_expectation_maximisation(sql)
+            # on large data EM trains on a hash-sampled ~em_max_pairs of the session's blocked pairs;
+            # small data (every data set up to tens of thousands of records) uses all of them
+            em_kw = {"max_pairs": float(tr.get("em_max_pairs", 1e6))} if n_records >= 20_000 else {}
+            sess = linker.training.estimate_parameters_using_expectation_maximisation(sql, **em_kw)
             iters = len(getattr(sess, "_core_model_settings_history", [])) - 1
             entry.update(iterations=iters, converged=iters < max_it)
             if iters >= max_it:

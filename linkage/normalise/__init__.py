@@ -9,6 +9,8 @@ value. Both paths give the same result for every record (``tests/test_normalise_
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from .abstract import abstract_tokens, clean_abstract
@@ -23,7 +25,7 @@ from .title import clean_title, is_generic_title, title_key, title_tokens, title
 from .venue import venue_fields
 
 # Normalised columns and their Arrow/DuckDB types (the schema of records.parquet beside the raw columns).
-NORMALISED_COLUMNS: dict[str, str] = {
+BASE_COLUMNS: dict[str, str] = {
     "title_norm": "VARCHAR", "title_key": "VARCHAR", "title_tokens": "VARCHAR[]", "title_generic": "BOOLEAN",
     "author_surnames": "VARCHAR[]", "first_author": "VARCHAR", "author_initials": "VARCHAR[]",
     "author_count": "INTEGER", "authors_norm": "VARCHAR",
@@ -34,6 +36,19 @@ NORMALISED_COLUMNS: dict[str, str] = {
     "volume_norm": "VARCHAR", "issue_norm": "VARCHAR", "page_first": "VARCHAR", "page_last": "VARCHAR",
     "page_count": "INTEGER", "abstract_norm": "VARCHAR", "abstract_tokens": "VARCHAR[]", "pub_type": "VARCHAR",
 }
+# Columns derived from the normalised ones (cheap, vectorised): precomputed so comparisons do not
+# recompute them for every candidate pair.
+DERIVED_COLUMNS: dict[str, str] = {"title_numbers": "VARCHAR[]"}
+NORMALISED_COLUMNS: dict[str, str] = {**BASE_COLUMNS, **DERIVED_COLUMNS}
+_NUMBER = re.compile(r"\b\d+\b")
+
+
+def title_numbers(title_norm) -> list[str] | None:
+    """The numbers written in a normalised title, sorted ('part 2 of 3' -> ['2', '3']); None if none."""
+    if not isinstance(title_norm, str):
+        return None
+    found = sorted(_NUMBER.findall(title_norm))
+    return found or None
 
 
 def title_fields(value) -> dict:
@@ -82,6 +97,7 @@ def normalise_record(raw: dict) -> dict:
     out.update(abstract_fields(g("abstract")))
     out["pub_type"] = pub_type_of(g("type"), venue_raw, g("institution"), g("report_number"), g("note"),
                                   v["is_preprint"], ids["arxiv_id_norm"] is not None and ids["doi_norm"] is None)
+    out["title_numbers"] = title_numbers(out.get("title_norm"))
     return {c: out[c] for c in NORMALISED_COLUMNS}
 
 
@@ -92,7 +108,9 @@ def normalise_frame(frame: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFram
     """
     from .sql import normalise_table
 
-    return normalise_table(frame, mapping)
+    out = normalise_table(frame, mapping)
+    out["title_numbers"] = [title_numbers(t) for t in out["title_norm"].tolist()]
+    return out
 
 
 __all__ = [

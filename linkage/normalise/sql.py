@@ -526,7 +526,7 @@ def normalise_table(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | 
     are remembered across chunks. ``stats``, when given, receives how many rows each field group sent to
     Python, how many distinct values that took, and seconds/resident memory per stage (for the benchmark).
     """
-    from . import NORMALISED_COLUMNS
+    from . import BASE_COLUMNS as NORMALISED_COLUMNS
 
     n = len(frame)
     if n == 0:
@@ -541,7 +541,7 @@ def normalise_table(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | 
 
 def _normalise_chunk(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None,
                      memos: dict[str, dict]) -> pd.DataFrame:
-    from . import NORMALISED_COLUMNS, abstract_fields, date_group, pub_type_of, title_fields
+    from . import BASE_COLUMNS as NORMALISED_COLUMNS, abstract_fields, date_group, pub_type_of, title_fields
 
     n = len(frame)
     _lap(stats, None)
