@@ -62,8 +62,23 @@ def predict_pairs(linker, model: dict, threshold_match_weight: float | None = No
     """Every blocked pair with its total and per-comparison evidence."""
     kw = {} if threshold_match_weight is None else {"threshold_match_weight": threshold_match_weight}
     pred = linker.inference.predict(**kw)
-    df = pred.as_pandas_dataframe()
-    return tidy_pairs(df, model)
+    return tidy_pairs(evidence_frame(linker, pred, model), model)
+
+
+def evidence_frame(linker, pred, model: dict) -> pd.DataFrame:
+    """Only the columns the pairs table keeps (ids, sources, weights, per-comparison gamma and weights):
+    Splink's predictions also carry both records' compared values, which would multiply memory."""
+    names = [c["output_column_name"] for c in model["comparisons"]]
+    wanted = ["unique_id_l", "unique_id_r", "source_l", "source_r", "match_weight", "match_probability"]
+    for n in names:
+        wanted += [f"gamma_{n}", f"mw_{n}", f"mw_tf_adj_{n}"]
+    try:
+        available = {c.unquote().name for c in pred.columns}
+        cols = ", ".join(f'"{c}"' for c in wanted if c in available)
+        rel = linker._db_api._execute_sql_against_backend(f"select {cols} from {pred.physical_name}")
+        return rel.df()
+    except Exception:  # a backend without this path: take everything
+        return pred.as_pandas_dataframe()
 
 
 def tidy_pairs(df: pd.DataFrame, model: dict) -> pd.DataFrame:
