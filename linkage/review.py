@@ -17,6 +17,8 @@ The rules that turn decisions into constraints are in ``linkage.constraints``.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import csv
 import datetime as dt
 import math
@@ -425,7 +427,7 @@ def cluster_diagnostics(run: RunData) -> pd.DataFrame:
     rows = []
     for c, d in per.items():
         mem = members[c]
-        srcs = pd.Series([src_of.get(u, "?") for u in mem]).value_counts().sort_index()
+        srcs = sorted(Counter(src_of.get(u, "?") for u in mem).items())
         edges = sorted(d["edges"])
         brs = sorted(d["bridges"])
         weakest = edges[0] if edges else None
@@ -438,9 +440,9 @@ def cluster_diagnostics(run: RunData) -> pd.DataFrame:
             risk = 0.0
         sp = split.get(c, [])
         rows.append({
-            "cluster_id": c, "size": len(mem), "sources": list(srcs.index),
-            "source_counts": ", ".join(s if n == 1 else f"{s} ×{n}" for s, n in srcs.items()),
-            "same_source_members": bool((srcs > 1).any()),
+            "cluster_id": c, "size": len(mem), "sources": [k for k, _ in srcs],
+            "source_counts": ", ".join(s if n == 1 else f"{s} ×{n}" for s, n in srcs),
+            "same_source_members": any(n > 1 for _, n in srcs),
             "edges": len(edges),
             "weakest_edge": weakest[0] if weakest else None,
             "weakest_edge_l": weakest[1] if weakest else None, "weakest_edge_r": weakest[2] if weakest else None,
