@@ -48,7 +48,9 @@ class DuckDBBackend(Backend):
 
         from .scoring import arrow_schema
 
-        con = duckdb.connect()
+        # the engine only sees tables handed to it: no file or network access from SQL (defence in depth
+        # behind the settings' SQL restrictions)
+        con = duckdb.connect(config={"enable_external_access": False})
         con.execute("SET enable_progress_bar = false")
         threads = self.options.get("threads") or os.environ.get("LINKAGE_THREADS")
         if threads:

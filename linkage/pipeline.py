@@ -238,6 +238,7 @@ def run(
     st = _Stages(progress)
     warnings: list[str] = []
     spec = load_settings(settings)
+    warnings.extend(getattr(spec, "notes", []) or [])
     seed = int(seed if seed is not None else spec.get("seed", 42))
     out_path = Path(out) if out else Path("reports") / "run"
     _prepare_out(out_path)
@@ -260,7 +261,8 @@ def run(
         warnings.extend(dec_info.get("warnings", []))
         clusters, cl_rep = cluster(records, pairs, threshold, method=spec.clustering.get("method", "guarded"),
                                    one_to_one_sources=oto, must_link=must, cannot_link=cannot,
-                                   separate_relations=separate_relations(spec.get("version_policy")))
+                                   separate_relations=separate_relations(spec.get("version_policy")),
+                                   bridge_margin=float(spec.clustering.get("bridge_margin", 6.0)))
         st.counts["cluster"] = {"rows": int(clusters["cluster_id"].nunique())}
     info = {
         "settings": {"path": spec.path, "sha256": spec.sha256, "name": spec.get("name")},

@@ -318,8 +318,9 @@ def settings_schema(extra_columns: Iterable[str] = ()) -> dict:
                                     "use clustering.method: connected_components to turn the guard rails off",
                                     "description": "Accepted for compatibility; has no effect (the guard "
                                                    "rails are part of method guarded)."},
-                    "bridge_margin": _num("Accepted; has no effect yet (the clustering uses 6 bits).",
-                                          minimum=0) | {"x-no-effect": "the clustering uses its built-in 6 bits"},
+                    "bridge_margin": _num("A join between two multi-record clusters needs an edge this many bits above "
+                                          "the threshold, or support from several edges (weak-bridge guard).",
+                                          minimum=0, default=6.0),
                 },
             },
             "version_policy": {

@@ -111,12 +111,12 @@ def test_good_files_validate(path):
 
 def test_keys_without_effect_are_warnings_not_errors(tmp_path):
     p = tmp_path / "s.yaml"
-    text = (DATA / "good" / "minimal.yaml").read_text() + "merge: {title: longest}\nclustering: {bridge_margin: 3}\n"
+    text = (DATA / "good" / "minimal.yaml").read_text() + "merge: {title: longest}\nclustering: {guard_rails: true}\n"
     p.write_text(text)
     r = invoke("validate", str(p))
     assert r.exit_code == 0, r.output
     assert "warning:" in r.output and "merge: has no effect" in r.output
-    assert "clustering.bridge_margin: has no effect" in r.output
+    assert "clustering.guard_rails: has no effect" in r.output
     assert load_settings(p).notes  # and kept on the Spec
 
 
