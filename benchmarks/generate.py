@@ -126,7 +126,8 @@ def generate(n_records: int, out: Path, seed: int = 7) -> dict:
     rng = np.random.default_rng(seed)
     P = _pools()
     out.mkdir(parents=True, exist_ok=True)
-    copies = rng.choice([1, 2, 3], size=int(n_records / 1.6) + 10, p=[0.55, 0.30, 0.15])
+    # mean 1.6 copies a work: draw ~7 % more works than needed so the copies always reach n_records
+    copies = rng.choice([1, 2, 3], size=int(n_records / 1.5) + 100, p=[0.55, 0.30, 0.15])
     n_works = int(np.searchsorted(np.cumsum(copies), n_records) + 1)
     copies = copies[:n_works]
     vocab, given, sur, venues = P["vocab"], P["given"], P["sur"], P["venues"]
