@@ -1,6 +1,6 @@
 """Table-driven tests of the per-value normalisers: (input, expected, reason) for real-world shapes.
 
-The inputs come from the seed case (/work/shared/data/seed-case), Cora, DBLP-ACM (Latin-1, HTML
+The inputs come from the seed case (../shared/data/seed-case), Cora, DBLP-ACM (Latin-1, HTML
 entities), the CoLRev/ASySD systematic-review exports, MIS Quarterly (Crossref, DBLP, GROBID), the
 Crossref and Semantic Scholar API records and bib-dedupe's test cases, or are written in their forms.
 """

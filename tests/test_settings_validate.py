@@ -76,7 +76,7 @@ def test_every_problem_at_once():
 
 
 def test_the_check_script_cases(tmp_path):
-    """/work/shared/checks/model: a YAML error and a wrong type in JSON fail cleanly."""
+    """../shared/checks/model: a YAML error and a wrong type in JSON fail cleanly."""
     for name, text in (("bad.yaml", "name: [oops\n"), ("bad.json", '{"comparisons": 5}\n')):
         p = tmp_path / name
         p.write_text(text)

@@ -1,7 +1,7 @@
 """One-off: copy small samples of real records into ``benchmarks/data/normalise/real_records.jsonl``.
 
 Run once from the repository root with the shared data sets present (``python
-benchmarks/data/normalise/make_samples.py /work/shared/data``); the benchmark itself reads only the JSONL.
+benchmarks/data/normalise/make_samples.py ../shared/data``); the benchmark itself reads only the JSONL.
 Each line is one record as ``{canonical field: raw value}`` plus ``sample`` (where it came from).
 See PROVENANCE.md for the origin and licence of every sample.
 """
