@@ -5,14 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 SOURCES := examples/sources/dblp.csv examples/sources/acm.csv examples/sources/aggregator.jsonl
 
-.PHONY: demo test install lint bench-accuracy bench-speed default-model clean browser
+.PHONY: demo test install lint bench-accuracy bench-speed default-model clean browser java
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: $(BIN)/activate pyproject.toml constraints.txt
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev,spark]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -26,7 +26,13 @@ browser:
 	  echo "installing chromium (Debian package) for the report tests"; \
 	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: $(VENV)/.installed browser
+# The Spark tests (tests/test_spark.py) need a Java runtime: install Debian's when missing (CI runs as root).
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "installing a Java runtime (Debian package) for the Spark tests"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jdk-headless >/dev/null; }
+
+test: $(VENV)/.installed browser java
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.installed

@@ -110,7 +110,7 @@ def fit_model(records: pd.DataFrame, spec: Spec, link_type: str, seed: int,
             rep.warnings.append(f"{len(mdf)} records are too few to train on (training.min_records is {min_records}):"
                                 " the shipped default model's parameters are used")
             shipped.pop("linker_uid", None)
-            return round_model(shipped), rep
+            return round_model(_in_duckdb_sql(shipped, spec, mdf, link_type, backend)), rep
         rep.prior_source = "fallback"
         rep.warnings.append("too few records to train on and no shipped model fits these settings: "
                             "untrained parameters are used")
@@ -132,7 +132,7 @@ def fit_model(records: pd.DataFrame, spec: Spec, link_type: str, seed: int,
     rep.prior = model.get("probability_two_random_records_match")
     rep.snapshot = None
     model.pop("linker_uid", None)  # random per Linker: the same data must give the same model file
-    return round_model(model), rep
+    return round_model(_in_duckdb_sql(model, spec, mdf, link_type, backend)), rep
 
 
 SHIPPED_MODEL = Path(__file__).parent / "data" / "default_model.json"
@@ -153,6 +153,14 @@ def _shipped_parameters(compiled: dict, rep: TrainingReport) -> dict | None:
         return None
 
 
+def _in_duckdb_sql(model: dict, spec: Spec, mdf: pd.DataFrame, link_type: str, backend: Backend) -> dict:
+    """A model trained on another engine, on the settings compiled for DuckDB: a model file is always
+    DuckDB SQL, so explain and the report (DuckDB) read it and ``--model`` carries it to any backend."""
+    if backend.dialect == "duckdb":
+        return model
+    return _compiled_for(model, spec, mdf, link_type, get_backend("duckdb"))
+
+
 def _compiled_for(model: dict, spec: Spec, mdf: pd.DataFrame, link_type: str, backend: Backend) -> dict:
     """``model``'s parameters on the settings compiled for ``backend`` (portable across dialects)."""
     lt = "link" if link_type == "link" else "dedupe"
@@ -171,7 +179,7 @@ def fit_and_score(records: pd.DataFrame, spec: Spec, link_type: str, seed: int, 
     backend = backend or get_backend("duckdb")
     mdf = model_frame(records)
     if model_from is not None:
-        model = _compiled_for(load_model_file(model_from), spec, mdf, link_type, backend)
+        model = _compiled_for(load_model_file(model_from), spec, mdf, link_type, get_backend("duckdb"))
         model = round_model(model)
         rep = TrainingReport()
         rep.prior_source = "reused"
@@ -179,8 +187,12 @@ def fit_and_score(records: pd.DataFrame, spec: Spec, link_type: str, seed: int, 
     else:
         model, rep = fit_model(records, spec, link_type, seed, backend)
     t0 = time.perf_counter()
-    linker = backend.make_linker(mdf, model)
-    pairs = predict_pairs(linker, model) if len(mdf) >= 2 else _empty_pairs(model)
+    # ``model`` (the run folder's model.json) is in DuckDB SQL; another engine scores with the same
+    # parameters on the settings compiled for its dialect
+    engine_model = model if backend.dialect == "duckdb" else round_model(
+        _compiled_for(model, spec, mdf, link_type, backend))
+    linker = backend.make_linker(mdf, engine_model)
+    pairs = predict_pairs(linker, engine_model) if len(mdf) >= 2 else _empty_pairs(model)
     pairs = add_relations(pairs, records)
     rep.timings["predict"] = round(time.perf_counter() - t0, 3)
     threshold, info = choose_threshold(pairs, spec.threshold)

@@ -7,6 +7,7 @@ to the settings' value with a warning).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 
@@ -81,6 +82,39 @@ def exact_u_sql(table: str, col: str) -> str:
             f"(select count(*) as c from {table} where {col} is not null group by {col}) t")
 
 
+def _md5_below(uid_sql: str, fraction: float, salt: str) -> str:
+    """A row filter keeping the share ``fraction`` of ids: md5 of (id, salt) below a threshold.
+
+    Splink samples by the engine's own hash function, so DuckDB and Spark would sample different rows
+    and train slightly different models. md5 is the same everywhere, and its first 8 hex digits compare
+    as text in the same order as numbers, so every engine keeps the same rows.
+    """
+    limit = f"{min(max(int(fraction * 16**8), 1), 16**8 - 1):08x}"
+    return f" AND substr(md5(concat(cast({uid_sql} as string), '_{salt}')), 1, 8) < '{limit}'"
+
+
+def portable_sample_sql(proportion: float, unique_id_cols, seed: int | None = None) -> str:
+    """Splink's ``Linker._proportion_sample_sql`` (the rows of u sampling), engine-independent."""
+    from splink.internals.unique_id_concat import _composite_unique_id_from_nodes_sql
+
+    if proportion >= 1.0:
+        return ""
+    return _md5_below(_composite_unique_id_from_nodes_sql(unique_id_cols), proportion, str(seed))
+
+
+def portable_em_sample_sql(unique_id_cols, sample_threshold: int, sample_modulus: int, table_prefix: str,
+                           dialect=None) -> str:
+    """Splink's ``em_sampling._em_sample_filter_sql`` (EM's ``max_pairs`` sample), engine-independent."""
+    from splink.internals.unique_id_concat import _composite_unique_id_from_nodes_sql
+
+    if sample_threshold >= sample_modulus:
+        return ""
+    if sample_threshold <= 0:
+        return " AND 1=0"
+    uid = _composite_unique_id_from_nodes_sql(unique_id_cols, table_prefix)
+    return _md5_below(uid, sample_threshold / sample_modulus, "em")
+
+
 class _Unobserved(logging.Handler):
     """Collects Splink's 'Level X on comparison Y not observed in dataset' warnings during EM."""
 
@@ -112,6 +146,19 @@ def train(linker, spec: Spec, n_records: int, seed: int, backend=None) -> Traini
     return rep
 
 
+@contextlib.contextmanager
+def _portable_em_sampling():
+    """EM's pair sample (``max_pairs``) chosen by ``portable_em_sample_sql`` while the block runs."""
+    import splink.internals.blocking as blocking
+
+    original = blocking._em_sample_filter_sql
+    blocking._em_sample_filter_sql = portable_em_sample_sql
+    try:
+        yield
+    finally:
+        blocking._em_sample_filter_sql = original
+
+
 def _train(linker, spec: Spec, n_records: int, seed: int, rep: TrainingReport) -> None:
     tr = spec.training
     import time
@@ -131,8 +178,12 @@ def _train(linker, spec: Spec, n_records: int, seed: int, rep: TrainingReport) -
     mp = tr.get("u_max_pairs", "auto")
     rep.u_max_pairs = auto_u_max_pairs(n_records) if mp == "auto" else int(mp)
     if n_records >= 2:
-        linker.training.estimate_u_using_random_sampling(max_pairs=rep.u_max_pairs, seed=seed, num_chunks=1,
-                                                         min_count_per_level=None)
+        linker._proportion_sample_sql = portable_sample_sql  # the same sampled rows on every engine
+        try:
+            linker.training.estimate_u_using_random_sampling(max_pairs=rep.u_max_pairs, seed=seed, num_chunks=1,
+                                                             min_count_per_level=None)
+        finally:
+            del linker._proportion_sample_sql
         _exact_u_overrides(linker, spec, rep, rep.backend)
     rep.snapshot = linker.misc.save_model_to_json()
     rep.timings["u"] = round(time.perf_counter() - t0, 3)
@@ -145,7 +196,8 @@ def _train(linker, spec: Spec, n_records: int, seed: int, rep: TrainingReport) -
             # on large data EM trains on a hash-sampled ~em_max_pairs of the session's blocked pairs;
             # small data (every data set up to tens of thousands of records) uses all of them
             em_kw = {"max_pairs": float(tr.get("em_max_pairs", 1e6))} if n_records >= 20_000 else {}
-            sess = linker.training.estimate_parameters_using_expectation_maximisation(sql, **em_kw)
+            with _portable_em_sampling():
+                sess = linker.training.estimate_parameters_using_expectation_maximisation(sql, **em_kw)
             iters = len(getattr(sess, "_core_model_settings_history", [])) - 1
             entry.update(iterations=iters, converged=iters < max_it)
             if iters >= max_it:
