@@ -17,11 +17,10 @@ The rules that turn decisions into constraints are in ``linkage.constraints``.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import csv
 import datetime as dt
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -6,7 +6,6 @@ import json
 
 import pandas as pd
 import pytest
-
 from conftest import EXAMPLES
 
 pytestmark = pytest.mark.slow
@@ -91,8 +90,9 @@ def test_dblp_acm_sample_accuracy_floor(example_run):
 
 
 def test_deterministic_rerun(example_run, tmp_path):
-    import linkage
     from conftest import EXAMPLE_SOURCES
+
+    import linkage
 
     again = linkage.run([str(p) for p in EXAMPLE_SOURCES], out=tmp_path / "again", report=False)
     assert again.model == example_run.model

@@ -541,7 +541,8 @@ def normalise_table(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | 
 
 def _normalise_chunk(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None,
                      memos: dict[str, dict]) -> pd.DataFrame:
-    from . import BASE_COLUMNS as NORMALISED_COLUMNS, abstract_fields, date_group, pub_type_of, title_fields
+    from . import BASE_COLUMNS as NORMALISED_COLUMNS
+    from . import abstract_fields, date_group, pub_type_of, title_fields
 
     n = len(frame)
     _lap(stats, None)
