@@ -94,6 +94,8 @@ def _raw_column_name(c: str) -> str:
 
 def build_records(tables: list[SourceTable]) -> tuple[pd.DataFrame, dict[str, dict[str, str]]]:
     """One row per input record: system columns, raw columns as read, normalised columns beside them."""
+    import pyarrow as pa
+
     frames, mappings = [], {}
     for t in tables:
         f = t.frame
@@ -111,7 +113,9 @@ def build_records(tables: list[SourceTable]) -> tuple[pd.DataFrame, dict[str, di
     order = [UNIQUE_ID, SOURCE, SOURCE_ID, SOURCE_ROW, PARSE_ERROR, *raw_cols, *NORMALISED_COLUMNS]
     records = records[order]
     for c, t in NORMALISED_COLUMNS.items():  # concat leaves NaN where a source had None: keep None
-        if t in ("VARCHAR", "VARCHAR[]", "DATE", "BOOLEAN"):
+        if isinstance(records[c].dtype, pd.ArrowDtype):  # normalise_frame's Arrow-backed lists: Python lists here
+            records[c] = pd.Series(pa.array(records[c].array).to_pylist(), index=records.index, dtype=object)
+        elif t in ("VARCHAR", "VARCHAR[]", "DATE", "BOOLEAN"):
             records[c] = records[c].astype(object).where(records[c].notna(), None)
         elif t == "INTEGER":
             records[c] = records[c].astype("Int64")

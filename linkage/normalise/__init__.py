@@ -104,13 +104,12 @@ def normalise_record(raw: dict) -> dict:
 def normalise_frame(frame: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
     """Normalised columns (``NORMALISED_COLUMNS``) for every row of ``frame`` given its canonical mapping.
 
-    Same values as ``normalise_record`` on each row; see ``linkage.normalise.sql`` for how.
+    Same values as ``normalise_record`` on each row; see ``linkage.normalise.sql`` for how. List columns
+    (``VARCHAR[]``) are Arrow-backed (``pd.ArrowDtype(pa.list_(pa.string()))``; ``.tolist()`` gives Python lists).
     """
     from .sql import normalise_table
 
-    out = normalise_table(frame, mapping)
-    out["title_numbers"] = [title_numbers(t) for t in out["title_norm"].tolist()]
-    return out
+    return normalise_table(frame, mapping)
 
 
 __all__ = [

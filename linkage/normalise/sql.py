@@ -26,9 +26,11 @@ on real and generated records and on hypothesis-generated tricky strings.
 from __future__ import annotations
 
 import gc
-import sys
+import os
+import re
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import numpy as np
@@ -36,7 +38,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .abstract import ABSTRACT_HINT_SQL, ABSTRACT_STEPS_SQL, MIN_ABSTRACT_CHARS, abstract_tokens
+from .abstract import (
+    ABSTRACT_HINT_SQL,
+    ABSTRACT_STEPS_SQL,
+    ABSTRACT_STOP_WORDS,
+    ABSTRACT_TOKEN_LIMIT,
+    MIN_ABSTRACT_CHARS,
+)
 from .authors import AUTHOR_COLUMNS, PARTICLES, SUFFIXES, TITLES, author_fields
 from .dates import ISO_TIMESTAMP_SQL
 from .identifiers import IDENTIFIER_COLUMNS, REPO_NOT_OWNER, identifier_fields, normalise_isbn, normalise_pmid
@@ -156,8 +164,19 @@ def _query() -> str:
     for pattern, repl in ABSTRACT_STEPS_SQL:  # abstract.clean_abstract_plain, step by step
         abs_clean = f"regexp_replace({abs_clean}, {_q(pattern)}, {_q(repl)})"
     abs_clean = f"CASE WHEN regexp_matches(abstract, {_q(ABSTRACT_HINT_SQL)}) THEN {abs_clean} ELSE abstract END"
+    # DOIs whose only irregularity is a %2F escape, one trailing full stop or a glued "PMID:123" are read in
+    # SQL too: ``normalise_doi`` URL-decodes, strips trailing punctuation and cuts at "pmid:" (after a non-letter),
+    # which leaves exactly the regular DOI below (checked by the same two patterns as every other DOI).
+    doi_c = ("CASE WHEN contains(doi, '%') THEN CASE WHEN regexp_full_match(doi, '[^%]*(?:%2[Ff][^%]*)+') "
+             "THEN replace(replace(doi, '%2F', '/'), '%2f', '/') END "
+             "WHEN regexp_matches(doi, '[A-Za-z0-9]\\.$') THEN left(doi, length(doi) - 1) "
+             "WHEN contains(doi, 'PMID:') THEN nullif(regexp_extract(doi, '^(.*[0-9])PMID:[0-9]+$', 1), '') END")
     return f"""
-WITH s1 AS (
+WITH s0 AS (
+  SELECT * REPLACE (CASE WHEN dc IS NOT NULL AND regexp_full_match(dc, {_q(_DOI_SQL)})
+                          AND NOT regexp_matches(dc, {_q(_DOI_ROUTE_SQL)}) THEN dc ELSE doi END AS doi)
+  FROM (SELECT *, {doi_c} AS dc FROM t)
+), s1 AS (
   SELECT
     row_id,
     -- title: plain folding unless a noise prefix/suffix may be present (then Python)
@@ -191,7 +210,7 @@ WITH s1 AS (
     -- abstract: plain folding unless an id token, a label or a copyright line may be present
     NOT {_blank('abstract')} AS b_has,
     title, abstract
-  FROM t
+  FROM s0
 ), s2 AS (
   SELECT *,
     CASE WHEN t_has AND NOT t_hint THEN {_words('title')} END AS t_w,
@@ -348,37 +367,41 @@ def _sql_strings(values: np.ndarray, join: Callable[[list], str | None] | None =
 
 _MARKUP_RE = r"[&<\\${]"
 _TYPO_CLASS = "".join(TYPOGRAPHIC_ASCII)
+_TYPO_RE = re.compile("[" + _TYPO_CLASS + "]")
+
+
+def _typo_ascii(m: re.Match) -> str:
+    return TYPOGRAPHIC_ASCII[m.group(0)]
 
 
 def _prep_array(arr: pa.Array) -> pa.Array:
     """``prep_text`` over a column, blanks to null.
 
     Plain values stay; values whose only non-ASCII characters are typographic ones (curly quotes, dashes,
-    no-break spaces...) get those replaced in bulk by Arrow; the rest go through Python once per distinct
-    value.
+    no-break spaces...) get those replaced by their fixed transliteration (one compiled regex); the rest go
+    through ``prep_text`` once per distinct value.
     """
     no_markup = pc.invert(pc.match_substring_regex(arr, _MARKUP_RE))
     plain = pc.fill_null(pc.and_(pc.match_substring_regex(arr, r"^[ -~]*$"), no_markup), True)
     typo = pc.fill_null(pc.and_(pc.match_substring_regex(arr, "^[ -~" + _TYPO_CLASS + "]*$"), no_markup), False)
     typo = pc.and_not(typo, plain)
-    if pc.any(typo).as_py():
-        sub = arr.filter(typo)
-        for c, a in TYPOGRAPHIC_ASCII.items():
-            sub = pc.replace_substring(sub, c, a)
-        arr = pc.replace_with_mask(arr, typo, sub)
-    need = pc.invert(pc.or_(plain, typo))
-    if not pc.any(need).as_py():
+    not_plain = pc.invert(plain)
+    if not pc.any(not_plain).as_py():
         return arr
-    idx = np.flatnonzero(need.to_numpy(zero_copy_only=False))
+    idx = np.flatnonzero(not_plain.to_numpy(zero_copy_only=False))
     vals = arr.take(pa.array(idx)).to_pylist()
+    is_typo = typo.take(pa.array(idx)).to_numpy(zero_copy_only=False)
     cache: dict[str, str | None] = {}
     rep = []
-    for v in vals:
+    for v, ty in zip(vals, is_typo.tolist(), strict=True):
+        if ty:  # typographic characters only: their fixed transliteration (one regex pass, in C)
+            rep.append(_TYPO_RE.sub(_typo_ascii, v))
+            continue
         r = cache.get(v, cache)
         if r is cache:
             r = cache[v] = None if is_blank(v) else prep_text(v)
         rep.append(r)
-    return pc.replace_with_mask(arr, need, pa.array(rep, type=pa.string()))
+    return pc.replace_with_mask(arr, not_plain, pa.array(rep, type=pa.string()))
 
 
 def _join_names(items: list) -> str | None:
@@ -468,39 +491,11 @@ _SQL_OUTPUTS = ("title_norm", "title_key", "title_tokens", "title_generic", *AUT
                 "arxiv_id_norm", "arxiv_version", "urls_norm", "repo_url", "pmid_norm", "page_first", "page_last",
                 "abstract_norm")
 _SQL_FLAGS = ("t_route", "a_route", "i_route", "p_route", "g_route")
-_BATCH_ROWS = 65536
-
-
-def _obj(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """An Arrow column as a numpy object array of Python values (lists for list columns)."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if pa.types.is_list(arr.type):
-        return _obj_lists(arr)
-    return arr.to_numpy(zero_copy_only=False).astype(object, copy=False)
-
-
-def _obj_lists(arr: pa.ListArray) -> np.ndarray:
-    """Python lists of interned strings: a token, surname or initial is one object however often it occurs."""
-    n = len(arr)
-    out = np.full(n, None, dtype=object)
-    if n == 0:
-        return out
-    offsets = arr.offsets.to_numpy()
-    values = arr.values
-    enc = pc.dictionary_encode(values)
-    vocab = np.array([None if s is None else sys.intern(s) for s in enc.dictionary.to_pylist()] + [None],
-                     dtype=object)
-    idx = enc.indices.fill_null(len(vocab) - 1).to_numpy(zero_copy_only=False)
-    flat = vocab[idx]
-    valid = arr.is_valid().to_numpy(zero_copy_only=False)
-    for i in np.flatnonzero(valid).tolist():
-        out[i] = flat[offsets[i]:offsets[i + 1]].tolist()
-    return out
 
 
 def _set(res: dict[str, np.ndarray], m: _Mapped, keys: Sequence[str], stats: dict | None = None) -> None:
-    """Write the mapped results into the output columns at their rows."""
+    """Write the mapped results into the output columns at their rows (list columns: queued as patches of
+    their Arrow column, see ``_patched``)."""
     if stats is not None:
         name = keys[0] if len(keys) == 1 else keys[0].split("_")[0]
         rows, distinct = stats.get(name, (0, 0))
@@ -511,12 +506,67 @@ def _set(res: dict[str, np.ndarray], m: _Mapped, keys: Sequence[str], stats: dic
         per_group = np.empty(len(m.results), dtype=object)
         for g, r in enumerate(m.results):
             per_group[g] = r[k]
-        res[k][m.rows] = per_group[m.inverse]
+        if k in LIST_COLUMNS:
+            res.setdefault("_patches", {}).setdefault(k, []).append((m.rows, per_group[m.inverse]))
+        else:
+            res[k][m.rows] = per_group[m.inverse]
+
+
+LIST_TYPE = pa.list_(pa.string())
+# list outputs stay Arrow arrays (pandas ``ArrowDtype`` columns): millions of Python lists cost time and memory
+LIST_COLUMNS = frozenset({"title_tokens", "author_surnames", "author_initials", "urls_norm", "abstract_tokens",
+                          "title_numbers"})
+
+
+def _patched(arr: pa.Array, patches: list[tuple[np.ndarray, np.ndarray]]) -> pa.Array:
+    """``arr`` with the Python results of ``patches`` ((rows, one list or None per row), later ones win)."""
+    if not patches:
+        return arr
+    idx = np.arange(len(arr), dtype=np.int64)
+    extra: list = []
+    for rows, vals in patches:
+        idx[rows] = len(arr) + len(extra) + np.arange(len(rows))
+        extra.extend(vals.tolist())
+    return pa.concat_arrays([arr, pa.array(extra, type=LIST_TYPE)]).take(pa.array(idx))
+
+
+def _abstract_tokens_arrow(norm: pa.Array) -> pa.Array:
+    """``abstract.abstract_tokens`` over a column of folded abstracts (single spaces between words), vectorised:
+    words are ranked once per distinct word (Python's string order), then the distinct (row, rank) pairs are
+    sorted by numpy and the first ``ABSTRACT_TOKEN_LIMIT`` of every row kept."""
+    n = len(norm)
+    parts = pc.ascii_split_whitespace(norm)
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(parts.offsets.to_numpy()))
+    enc = pc.dictionary_encode(parts.values)
+    vocab = enc.dictionary.to_pylist()
+    v = len(vocab)
+    if v == 0:
+        return pa.nulls(n, LIST_TYPE)
+    order = sorted(range(v), key=vocab.__getitem__)
+    rank = np.empty(v, dtype=np.int64)
+    rank[order] = np.arange(v)
+    keep = np.fromiter((len(w) >= 3 and w not in ABSTRACT_STOP_WORDS for w in vocab), bool, v)
+    idx = enc.indices.to_numpy(zero_copy_only=False)
+    sel = keep[idx]
+    key = np.sort(rows[sel] * v + rank[idx[sel]])  # (np.unique is much slower here)
+    key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
+    row, r = key // v, key % v
+    if len(row):
+        start = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+        pos = np.arange(len(row)) - np.repeat(start, np.diff(np.r_[start, len(row)]))
+        within = pos < ABSTRACT_TOKEN_LIMIT
+        row, r = row[within], r[within]
+    counts = np.bincount(row, minlength=n)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    values = enc.dictionary.take(pa.array(np.asarray(order, dtype=np.int64)[r]))
+    return pa.ListArray.from_arrays(pa.array(offsets), values, type=LIST_TYPE, mask=pa.array(counts == 0))
 
 
 # ------------------------------------------------------------------------------------------ main
 
 CHUNK_ROWS = 200_000
+SQL_THREADS = max(1, min(2, os.cpu_count() or 1))
 
 
 def normalise_table(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None = None) -> pd.DataFrame:
@@ -526,157 +576,200 @@ def normalise_table(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | 
     are remembered across chunks. ``stats``, when given, receives how many rows each field group sent to
     Python, how many distinct values that took, and seconds/resident memory per stage (for the benchmark).
     """
-    from . import BASE_COLUMNS as NORMALISED_COLUMNS
+    from . import NORMALISED_COLUMNS
 
     n = len(frame)
     if n == 0:
-        return pd.DataFrame({c: pd.Series([], dtype=object if t != "INTEGER" else "Int64")
+        return pd.DataFrame({c: pd.Series([], dtype=pd.ArrowDtype(LIST_TYPE) if c in LIST_COLUMNS
+                                          else object if t != "INTEGER" else "Int64")
                              for c, t in NORMALISED_COLUMNS.items()}, index=frame.index)
     memos: dict[str, dict] = {}
-    if n <= CHUNK_ROWS:
-        return _normalise_chunk(frame, mapping, stats, memos)
-    parts = [_normalise_chunk(frame.iloc[i:i + CHUNK_ROWS], mapping, stats, memos) for i in range(0, n, CHUNK_ROWS)]
-    return pd.concat(parts)
-
-
-def _normalise_chunk(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None,
-                     memos: dict[str, dict]) -> pd.DataFrame:
-    from . import BASE_COLUMNS as NORMALISED_COLUMNS
-    from . import abstract_fields, date_group, pub_type_of, title_fields
-
-    n = len(frame)
-    _lap(stats, None)
+    chunks = [frame.iloc[i:i + CHUNK_ROWS] for i in range(0, n, CHUNK_ROWS)] if n > CHUNK_ROWS else [frame]
+    parts = []
     gc_was_on = gc.isenabled()
-    gc.disable()  # millions of small lists: the cyclic collector would rescan them over and over
+    gc.disable()  # millions of small objects: the cyclic collector would rescan them over and over
+    _lap(stats, None)
     try:
-        raw = {f: _objects(frame, mapping, f, n) for f in (
-            "title", "authors", "date", "year", "doi", "arxiv_id", "urls", "id", "volume", "issue", "venue",
-            "venue_abbrev", "pmid", "isbn", "pages", "first_page", "last_page", "abstract", "type", "institution",
-            "report_number", "note")}
-        venue = raw["venue"].copy()
-        if mapping.get("venue_abbrev") in frame.columns:
-            no_venue = np.array([as_text(v) is None for v in venue], dtype=bool)
-            venue[no_venue] = raw["venue_abbrev"][no_venue]
-
-        sql_in, odd = {}, {}
-        for name, field, join, prep in (
-            ("title", "title", _join_semicolon, True), ("authors", "authors", _join_names, True),
-            ("abstract", "abstract", _join_semicolon, True), ("doi", "doi", None, False),
-            ("arxiv", "arxiv_id", None, False), ("urls", "urls", _join_space, False), ("rid", "id", None, False),
-            ("volume", "volume", None, False), ("pmid", "pmid", None, False), ("pages", "pages", None, False),
-            ("fpage", "first_page", None, False), ("lpage", "last_page", None, False),
-        ):
-            sql_in[name], odd[name] = _sql_strings(raw[field], join, prep)
-        sql_in["venue"], odd["venue"] = _sql_strings(venue)
-        table = pa.table({"row_id": pa.array(np.arange(n, dtype=np.int64)), **sql_in})
-        _lap(stats, 'inputs')
-        res: dict[str, np.ndarray] = {c: np.full(n, None, dtype=object) for c in (*_SQL_OUTPUTS, "abstract_tokens")}
-        flag = {k: np.ones(n, dtype=bool) for k in _SQL_FLAGS}
-        con = duckdb.connect()
-        try:
-            con.register("t", table)
-            reader = con.sql(_query()).to_arrow_reader(_BATCH_ROWS)
-            for batch in reader:  # batch by batch: the result never sits in memory twice
-                ids = batch.column("row_id").to_numpy()
-                for c in _SQL_OUTPUTS:
-                    res[c][ids] = _obj(batch.column(c))
-                for k in _SQL_FLAGS:
-                    flag[k][ids] = pc.fill_null(batch.column(k), True).to_numpy(zero_copy_only=False)
-            del reader
-        finally:
-            con.close()
-        del table
-        for k in list(sql_in):
-            if k != "title":
-                del sql_in[k]
-        _lap(stats, "sql main")
-        has_abs = np.flatnonzero(np.fromiter((a is not None for a in res["abstract_norm"]), bool, n))
-        m = _py_map(lambda a: {"abstract_tokens": abstract_tokens(a)}, [res["abstract_norm"]], has_abs)
-        _set(res, m, ("abstract_tokens",), stats)
-
-        _lap(stats, 'sql')
-        # title: routed rows through clean_title_plain on the prepared text; odd cells through title_fields
-        title_sql = sql_in["title"].to_numpy(zero_copy_only=False).astype(object)
-        m = _py_map(_title_from_prepped, [title_sql], np.flatnonzero(flag["t_route"]))
-        _set(res, m, ("title_norm", "title_key", "title_tokens", "title_generic"), stats)
-        m = _py_map(title_fields, [raw["title"]], np.flatnonzero(odd["title"]))
-        _set(res, m, ("title_norm", "title_key", "title_tokens", "title_generic"), stats)
-
-        _lap(stats, 'title')
-        # authors
-        m = _py_map(author_fields, [raw["authors"]], np.flatnonzero(flag["a_route"] | odd["authors"]))
-        _set(res, m, AUTHOR_COLUMNS, stats)
-
-        _lap(stats, 'authors')
-        # identifiers
-        id_rows = np.flatnonzero(flag["i_route"] | odd["doi"] | odd["arxiv"] | odd["urls"]
-                                 | odd["rid"] | odd["volume"] | odd["venue"])
-        m = _py_map(identifier_fields, [raw["doi"], raw["arxiv_id"], raw["urls"], raw["id"],
-                                                    raw["volume"], venue], id_rows)
-        _set(res, m, IDENTIFIER_COLUMNS, stats)
-        m = _py_map(lambda v: {"pmid_norm": normalise_pmid(v)}, [raw["pmid"]],
-                                np.flatnonzero(flag["p_route"] | odd["pmid"]))
-        _set(res, m, ("pmid_norm",), stats)
-        m = _py_map(lambda v: {"isbn_norm": normalise_isbn(v)}, [raw["isbn"]], memo=memos.setdefault("isbn", {}))
-        res["isbn_norm"] = np.full(n, None, dtype=object)
-        _set(res, m, ("isbn_norm",), stats)
-
-        _lap(stats, 'identifiers')
-        # pages: page_count from the SQL pages, routed rows in Python
-        res["page_count"] = _page_count(res["page_first"], res["page_last"])
-        m = _py_map(page_fields, [raw["pages"], raw["first_page"], raw["last_page"]],
-                                np.flatnonzero(flag["g_route"] | odd["pages"] | odd["fpage"] | odd["lpage"]))
-        _set(res, m, PAGE_COLUMNS, stats)
-
-        _lap(stats, 'pages')
-        # abstract: cells that are not text (the SQL path did all text)
-        m = _py_map(abstract_fields, [raw["abstract"]], np.flatnonzero(odd["abstract"]))
-        _set(res, m, ("abstract_norm", "abstract_tokens"), stats)
-
-        _lap(stats, 'abstract')
-        # low-cardinality fields: once per distinct value
-        for k in ("venue_norm", "venue_key", "is_preprint", "volume_norm", "issue_norm", "date_norm", "year_norm",
-                  "date_precision"):
-            res[k] = np.full(n, None, dtype=object)
-        m = _py_map(venue_fields, [venue], memo=memos.setdefault("venue", {}))
-        _set(res, m, ("venue_norm", "venue_key", "is_preprint"), stats)
-        m = _py_map(lambda v: {"volume_norm": number_field(v)}, [raw["volume"]], memo=memos.setdefault("volume", {}))
-        _set(res, m, ("volume_norm",), stats)
-        m = _py_map(lambda v: {"issue_norm": number_field(v)}, [raw["issue"]], memo=memos.setdefault("issue", {}))
-        _set(res, m, ("issue_norm",), stats)
-        date_key = _date_key(raw["date"])
-        m = _py_map(lambda d, y: date_group(d, y), [date_key, raw["year"]], memo=memos.setdefault("date", {}))
-        _set(res, m, ("date_norm", "year_norm", "date_precision"), stats)
-        missing = np.flatnonzero(np.array([y is None for y in res["year_norm"]], dtype=bool))
-        m = _py_map(date_group, [np.full(n, None, dtype=object), np.full(n, None, dtype=object),
-                                             raw["title"], venue, raw["note"]], missing)
-        _set(res, m, ("date_norm", "year_norm", "date_precision"), stats)
-
-        arxiv_only = np.array([a is not None and d is None for a, d in zip(res["arxiv_id_norm"], res["doi_norm"],
-                                                                           strict=True)], dtype=bool)
-        is_pre = res["is_preprint"].astype(bool)
-        m = _py_map(lambda *a: {"pub_type": pub_type_of(*a)},
-                                [raw["type"], venue, raw["institution"], raw["report_number"], raw["note"], is_pre,
-                                 arxiv_only], memo=memos.setdefault("pub_type", {}))
-        res["pub_type"] = np.full(n, None, dtype=object)
-        _set(res, m, ("pub_type",), stats)
-
-        _lap(stats, 'low-cardinality')
-        cols = {}
-        for c, t in NORMALISED_COLUMNS.items():
-            v = res[c]
-            if t == "INTEGER":
-                cols[c] = pd.Series(pd.array(v, dtype="Int64"), index=frame.index)
-            elif t == "BOOLEAN":
-                cols[c] = pd.Series(v.astype(bool), index=frame.index, dtype=bool)
-            else:
-                cols[c] = pd.Series(v, index=frame.index, dtype=object)
-        df = pd.DataFrame(cols, index=frame.index)
-        _lap(stats, "output")
-        return df
+        # a pipeline: DuckDB runs the query of one chunk (in a thread, without the GIL) while Python prepares
+        # the next chunk and finishes the previous one
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            nxt = _prepare(chunks[0], mapping, stats)
+            fut = pool.submit(_run_sql, nxt["table"], stats)
+            for k, chunk in enumerate(chunks):
+                cur, cur_fut = nxt, fut
+                if k + 1 < len(chunks):
+                    nxt = _prepare(chunks[k + 1], mapping, stats)
+                    fut = pool.submit(_run_sql, nxt["table"], stats)
+                out = cur_fut.result()
+                _lap(stats, "sql wait")
+                parts.append(_finish(chunk, mapping, cur, out, stats, memos))
+                chunks[k] = None
     finally:
         if gc_was_on:
             gc.enable()
+    return parts[0] if len(parts) == 1 else pd.concat(parts)
+
+
+def _run_sql(table: pa.Table, stats: dict | None) -> pa.Table:
+    """The main query over one chunk's input table (row order kept)."""
+    t0 = time.perf_counter()
+    con = duckdb.connect(config={"threads": SQL_THREADS})
+    try:
+        con.register("t_in", table)
+        # a DuckDB table (not the Arrow scan) so that the query runs on every thread
+        con.execute("CREATE TEMP TABLE t AS SELECT * FROM t_in")
+        con.unregister("t_in")
+        out = con.sql(_query()).to_arrow_table()
+    finally:
+        con.close()
+    ids = out.column("row_id").to_numpy()
+    if len(ids) > 1 and not (np.diff(ids) == 1).all():  # insertion order is kept; never rely on it
+        out = out.sort_by("row_id")
+    if stats is not None:
+        sec = stats.setdefault("seconds", {})
+        sec["sql query (thread)"] = sec.get("sql query (thread)", 0.0) + time.perf_counter() - t0
+    return out
+
+
+def _prepare(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None) -> dict:
+    """One chunk's raw cells, its venue column, the input table of the query and the cells only Python reads."""
+    n = len(frame)
+    raw = {f: _objects(frame, mapping, f, n) for f in (
+        "title", "authors", "date", "year", "doi", "arxiv_id", "urls", "id", "volume", "issue", "venue",
+        "venue_abbrev", "pmid", "isbn", "pages", "first_page", "last_page", "abstract", "type", "institution",
+        "report_number", "note")}
+    venue = raw["venue"].copy()
+    if mapping.get("venue_abbrev") in frame.columns:
+        no_venue = np.array([as_text(v) is None for v in venue], dtype=bool)
+        venue[no_venue] = raw["venue_abbrev"][no_venue]
+
+    sql_in, odd = {}, {}
+    for name, field, join, prep in (
+        ("title", "title", _join_semicolon, True), ("authors", "authors", _join_names, True),
+        ("abstract", "abstract", _join_semicolon, True), ("doi", "doi", None, False),
+        ("arxiv", "arxiv_id", None, False), ("urls", "urls", _join_space, False), ("rid", "id", None, False),
+        ("volume", "volume", None, False), ("pmid", "pmid", None, False), ("pages", "pages", None, False),
+        ("fpage", "first_page", None, False), ("lpage", "last_page", None, False),
+    ):
+        sql_in[name], odd[name] = _sql_strings(raw[field], join, prep)
+    sql_in["venue"], odd["venue"] = _sql_strings(venue)
+    table = pa.table({"row_id": pa.array(np.arange(n, dtype=np.int64)), **sql_in})
+    _lap(stats, 'inputs')
+    return {"raw": raw, "venue": venue, "sql_in": sql_in, "odd": odd, "table": table}
+
+
+def _finish(frame: pd.DataFrame, mapping: dict[str, str], prep: dict, out: pa.Table, stats: dict | None,
+            memos: dict[str, dict]) -> pd.DataFrame:
+    """The normalised columns of one chunk from the query's result and the Python path for the rest."""
+    from . import NORMALISED_COLUMNS, abstract_fields, date_group, pub_type_of, title_fields
+
+    n = len(frame)
+    raw, venue, sql_in, odd = prep["raw"], prep["venue"], prep["sql_in"], prep["odd"]
+    prep.clear()
+    res: dict = {}
+    lists: dict[str, pa.Array] = {}
+    for c in _SQL_OUTPUTS:
+        col = out.column(c).combine_chunks()
+        if c in LIST_COLUMNS:
+            lists[c] = col.cast(LIST_TYPE)
+        else:
+            res[c] = col.to_numpy(zero_copy_only=False).astype(object, copy=False)
+    flag = {k: pc.fill_null(out.column(k), True).to_numpy(zero_copy_only=False) for k in _SQL_FLAGS}
+    del out
+    for k in list(sql_in):
+        if k != "title":
+            del sql_in[k]
+    _lap(stats, "sql main")
+    lists["abstract_tokens"] = _abstract_tokens_arrow(pa.array(res["abstract_norm"], type=pa.string()))
+    _lap(stats, 'abstract tokens')
+    # title: routed rows through clean_title_plain on the prepared text; odd cells through title_fields
+    title_sql = sql_in["title"].to_numpy(zero_copy_only=False).astype(object)
+    m = _py_map(_title_from_prepped, [title_sql], np.flatnonzero(flag["t_route"]))
+    _set(res, m, ("title_norm", "title_key", "title_tokens", "title_generic"), stats)
+    m = _py_map(title_fields, [raw["title"]], np.flatnonzero(odd["title"]))
+    _set(res, m, ("title_norm", "title_key", "title_tokens", "title_generic"), stats)
+
+    _lap(stats, 'title')
+    # authors
+    m = _py_map(author_fields, [raw["authors"]], np.flatnonzero(flag["a_route"] | odd["authors"]),
+               memo=memos.setdefault("authors", {}))
+    _set(res, m, AUTHOR_COLUMNS, stats)
+
+    _lap(stats, 'authors')
+    # identifiers
+    id_rows = np.flatnonzero(flag["i_route"] | odd["doi"] | odd["arxiv"] | odd["urls"]
+                             | odd["rid"] | odd["volume"] | odd["venue"])
+    m = _py_map(identifier_fields, [raw["doi"], raw["arxiv_id"], raw["urls"], raw["id"],
+                                                raw["volume"], venue], id_rows)
+    _set(res, m, IDENTIFIER_COLUMNS, stats)
+    m = _py_map(lambda v: {"pmid_norm": normalise_pmid(v)}, [raw["pmid"]],
+                            np.flatnonzero(flag["p_route"] | odd["pmid"]))
+    _set(res, m, ("pmid_norm",), stats)
+    m = _py_map(lambda v: {"isbn_norm": normalise_isbn(v)}, [raw["isbn"]], memo=memos.setdefault("isbn", {}))
+    res["isbn_norm"] = np.full(n, None, dtype=object)
+    _set(res, m, ("isbn_norm",), stats)
+
+    _lap(stats, 'identifiers')
+    # pages: page_count from the SQL pages, routed rows in Python
+    res["page_count"] = _page_count(res["page_first"], res["page_last"])
+    m = _py_map(page_fields, [raw["pages"], raw["first_page"], raw["last_page"]],
+                np.flatnonzero(flag["g_route"] | odd["pages"] | odd["fpage"] | odd["lpage"]),
+                memo=memos.setdefault("pages", {}))
+    _set(res, m, PAGE_COLUMNS, stats)
+
+    _lap(stats, 'pages')
+    # abstract: cells that are not text (the SQL path did all text)
+    m = _py_map(abstract_fields, [raw["abstract"]], np.flatnonzero(odd["abstract"]))
+    _set(res, m, ("abstract_norm", "abstract_tokens"), stats)
+
+    _lap(stats, 'abstract')
+    # low-cardinality fields: once per distinct value
+    for k in ("venue_norm", "venue_key", "is_preprint", "volume_norm", "issue_norm", "date_norm", "year_norm",
+              "date_precision"):
+        res[k] = np.full(n, None, dtype=object)
+    m = _py_map(venue_fields, [venue], memo=memos.setdefault("venue", {}))
+    _set(res, m, ("venue_norm", "venue_key", "is_preprint"), stats)
+    m = _py_map(lambda v: {"volume_norm": number_field(v)}, [raw["volume"]], memo=memos.setdefault("volume", {}))
+    _set(res, m, ("volume_norm",), stats)
+    m = _py_map(lambda v: {"issue_norm": number_field(v)}, [raw["issue"]], memo=memos.setdefault("issue", {}))
+    _set(res, m, ("issue_norm",), stats)
+    date_key = _date_key(raw["date"])
+    m = _py_map(lambda d, y: date_group(d, y), [date_key, raw["year"]], memo=memos.setdefault("date", {}))
+    _set(res, m, ("date_norm", "year_norm", "date_precision"), stats)
+    missing = np.flatnonzero(np.array([y is None for y in res["year_norm"]], dtype=bool))
+    m = _py_map(date_group, [np.full(n, None, dtype=object), np.full(n, None, dtype=object),
+                                         raw["title"], venue, raw["note"]], missing)
+    _set(res, m, ("date_norm", "year_norm", "date_precision"), stats)
+
+    arxiv_only = np.array([a is not None and d is None for a, d in zip(res["arxiv_id_norm"], res["doi_norm"],
+                                                                       strict=True)], dtype=bool)
+    is_pre = res["is_preprint"].astype(bool)
+    m = _py_map(lambda *a: {"pub_type": pub_type_of(*a)},
+                            [raw["type"], venue, raw["institution"], raw["report_number"], raw["note"], is_pre,
+                             arxiv_only], memo=memos.setdefault("pub_type", {}))
+    res["pub_type"] = np.full(n, None, dtype=object)
+    _set(res, m, ("pub_type",), stats)
+
+    _lap(stats, 'low-cardinality')
+    patches = res.pop("_patches", {})
+    for c in lists:
+        lists[c] = _patched(lists[c], patches.get(c, []))
+    lists["title_numbers"] = _title_numbers_arrow(res["title_norm"])
+    cols = {}
+    for c, t in NORMALISED_COLUMNS.items():
+        if c in LIST_COLUMNS:
+            cols[c] = pd.Series(pd.arrays.ArrowExtensionArray(lists[c]), index=frame.index)
+            continue
+        v = res[c]
+        if t == "INTEGER":
+            cols[c] = pd.Series(pd.array(v, dtype="Int64"), index=frame.index)
+        elif t == "BOOLEAN":
+            cols[c] = pd.Series(v.astype(bool), index=frame.index, dtype=bool)
+        else:
+            cols[c] = pd.Series(v, index=frame.index, dtype=object)
+    df = pd.DataFrame(cols, index=frame.index)
+    _lap(stats, "output")
+    return df
 
 
 def _lap(stats: dict | None, label: str | None) -> None:
@@ -695,6 +788,19 @@ def _lap(stats: dict | None, label: str | None) -> None:
         except OSError:
             pass
     stats["_t"], stats["_c"] = now, cpu
+
+
+def _title_numbers_arrow(title_norm: np.ndarray) -> pa.Array:
+    """``title_numbers`` of every folded title (digits and lowercase ASCII words): DuckDB's RE2 ``\\b`` is
+    Python's on that alphabet, and ``list_sort`` orders ASCII strings as ``sorted`` does."""
+    con = duckdb.connect(config={"threads": 1})
+    try:
+        con.register("tn", pa.table({"t": pa.array(title_norm, type=pa.string())}))
+        out = con.sql("SELECT CASE WHEN len(x) > 0 THEN list_sort(x) END AS n "
+                      "FROM (SELECT regexp_extract_all(t, '\\b\\d+\\b') AS x FROM tn)").to_arrow_table()
+    finally:
+        con.close()
+    return out.column("n").combine_chunks().cast(LIST_TYPE)
 
 
 def _title_from_prepped(s: str | None) -> dict:
