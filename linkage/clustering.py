@@ -9,6 +9,12 @@ Method ``guarded`` (default): edges at or above the threshold are joined stronge
   to at most one record per other source, best first);
 * two records with generic recurring titles ('Book review', 'Editorial') whose issue, pages
   and volume do not agree,
+* an ambiguous link into a one-to-one source: a record whose edge to ``b`` is not at least
+  ``ambiguity_margin`` bits (default 2) stronger than its edge to another record of ``b``'s source
+  (or the same seen from ``b``). A one-to-one source holds no duplicates, so two of its records
+  are two different works; when the evidence cannot tell which one a record matches (six
+  'Reminiscences on influential papers' columns by one editor in one year), picking the first in
+  sort order is a coin toss, and a wrong pick costs a false pair and a missed one,
 
 unless the joining edge itself is overwhelming (``overwhelming`` bits, default 30). A weak bridge
 between two multi-record clusters is refused unless the edge is at least ``bridge_margin`` bits
@@ -86,11 +92,46 @@ def recurring_short_titles(records: pd.DataFrame, max_words: int = 6, min_record
     return pd.Series(flags, index=records.index)
 
 
+def ambiguous_edges(edges: pd.DataFrame, one_to_one_sources: set[str], margin: float) -> pd.Series:
+    """True for a cross-source edge (x, y, w) where y's source runs one-to-one and x has another edge
+    into y's source weighing at least w - margin, or the same with x and y swapped.
+
+    Only edges passed in (those at or above the threshold) compete. Within-source edges are never
+    flagged here (the one-to-one guard handles them).
+    """
+    if "source_l" not in edges or "source_r" not in edges or margin is None or margin < 0:
+        return pd.Series(False, index=edges.index)
+    sl, sr = edges["source_l"].astype(str), edges["source_r"].astype(str)
+    cross = sl != sr
+    w = edges["match_weight"].astype(float)
+    out = pd.Series(False, index=edges.index)
+    # each edge seen from both ends: (end, target source, weight, other end)
+    ends = pd.concat([
+        pd.DataFrame({"x": edges["unique_id_l"], "t": sr, "w": w, "y": edges["unique_id_r"], "e": edges.index}),
+        pd.DataFrame({"x": edges["unique_id_r"], "t": sl, "w": w, "y": edges["unique_id_l"], "e": edges.index}),
+    ])[pd.concat([cross, cross]).to_numpy()]
+    ends = ends[ends["t"].isin(one_to_one_sources)]
+    if ends.empty:
+        return out
+    ends = ends.sort_values(["x", "t", "w", "y"], ascending=[True, True, False, True], kind="mergesort")
+    g = ends.groupby(["x", "t"], sort=False)["w"]
+    rank = g.cumcount().to_numpy()
+    top1 = g.transform("first").to_numpy()
+    key = list(zip(ends["x"], ends["t"]))
+    second = {k: v for k, v, r in zip(key, ends["w"].to_numpy(), rank) if r == 1}
+    top2 = np.array([second.get(k, float("-inf")) for k in key])
+    competitor = np.where(rank == 0, top2, top1)
+    flag = competitor >= ends["w"].to_numpy() - margin
+    hit = ends["e"].to_numpy()[flag]
+    out.loc[np.unique(hit)] = True
+    return out
+
+
 def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method: str = "guarded",
             one_to_one_sources: set[str] | None = None, overwhelming: float = 30.0, bridge_margin: float = 6.0,
             must_link: list[tuple[str, str]] | None = None, cannot_link: list[tuple[str, str]] | None = None,
-            frozen: dict[str, str] | None = None, separate_relations: set[str] | None = None
-            ) -> tuple[pd.DataFrame, ClusterReport]:
+            frozen: dict[str, str] | None = None, separate_relations: set[str] | None = None,
+            ambiguity_margin: float = 2.0) -> tuple[pd.DataFrame, ClusterReport]:
     """Returns (clusters: unique_id, cluster_id; report).
 
     ``frozen`` maps unique_id -> an existing cluster id (``linkage match``): those clusters start
@@ -119,6 +160,14 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
             rep.refused_examples.append({"unique_id_l": r.unique_id_l, "unique_id_r": r.unique_id_r,
                                          "match_weight": float(r.match_weight), "reason": f"version_policy:{r.relation}"})
         edges = edges[~held]
+    if one_to_one_sources and method != "connected_components" and len(edges):
+        amb = ambiguous_edges(edges, one_to_one_sources, ambiguity_margin)
+        if amb.any():
+            rep.refused["ambiguous"] += int(amb.sum())
+            for r in edges[amb].sort_values("match_weight", ascending=False, kind="mergesort").head(20).itertuples():
+                rep.refused_examples.append({"unique_id_l": r.unique_id_l, "unique_id_r": r.unique_id_r,
+                                             "match_weight": float(r.match_weight), "reason": "ambiguous"})
+            edges = edges[~amb]
     edges = edges[["unique_id_l", "unique_id_r", "match_weight"]]
     edges = edges.sort_values(["match_weight", "unique_id_l", "unique_id_r"], ascending=[False, True, True],
                               kind="mergesort")

@@ -125,8 +125,10 @@ def fit_model(records: pd.DataFrame, spec: Spec, link_type: str, seed: int,
                             f"({model['probability_two_random_records_match']})")
     caps = {(comp["name"], lv.get("label")): float(lv["m_max"])
             for comp in spec.comparisons for lv in comp.get("levels", []) if "m_max" in lv}
+    mins = {(comp["name"], lv.get("label")): float(lv["m_min"])
+            for comp in spec.comparisons for lv in comp.get("levels", []) if "m_min" in lv}
     model = apply_m_floors(model, float(spec.training.get("m_floor", 0.005)), rep,
-                           u_floor=1.0 / max(rep.u_max_pairs, 1000), m_max=caps)
+                           u_floor=1.0 / max(rep.u_max_pairs, 1000), m_max=caps, m_min=mins)
     if spec.training.get("u_excludes_matches", False):
         model = correct_u_for_matches(model, u_floor=1.0 / max(rep.u_max_pairs, 1000))
     rep.prior = model.get("probability_two_random_records_match")

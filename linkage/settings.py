@@ -96,6 +96,8 @@ LEVEL_COMMON: dict[str, dict] = {
                    "estimating it, e.g. for a level whose agreement is nearly implied by other comparisons."),
     "m_max": _prob("Upper bound on the trained m of this level (applied after training; needs a label), e.g. "
                    "to stop EM from learning that true matches often disagree on a field."),
+    "m_min": _prob("Lower bound on the trained m of this level (applied after training; needs a label), e.g. "
+                   "so EM cannot learn from one data set that true matches never sit one year apart."),
     "and": _ref("sql", "Extra SQL condition the pair must also meet for this level (AND), over "
                        "l.<column> / r.<column>."),
 }
@@ -775,6 +777,14 @@ def _check_levels(levels: list, key: str, ck: _Checker) -> None:
         if "m_max" in lv and "fix_m" in lv:
             ck.add(f"{key}.levels[{j}]", "fix_m or m_max, not both", "both", "a fixed m is never capped",
                    shown=True)
+        if "m_min" in lv and "label" not in lv:
+            ck.add(f"{key}.levels[{j}].label", "a label (m_min finds its level by label)", None, "add label: ...")
+        if "m_min" in lv and "fix_m" in lv:
+            ck.add(f"{key}.levels[{j}]", "fix_m or m_min, not both", "both", "a fixed m is never floored",
+                   shown=True)
+        if isinstance(lv.get("m_min"), (int, float)) and isinstance(lv.get("m_max"), (int, float)) \
+                and lv["m_min"] > lv["m_max"]:
+            ck.add(f"{key}.levels[{j}].m_min", f"at most m_max ({lv['m_max']})", lv["m_min"], shown=True)
 
 
 def validate_data(data: dict, extra_columns: set[str] | None = None) -> list[str]:
@@ -1351,7 +1361,7 @@ def settings_reference() -> str:
         "",
         "## Level kinds",
         "",
-        "Every level may have `label`; every level but `missing` may have `fix_m`, `fix_u` and `m_max`; every",
+        "Every level may have `label`; every level but `missing` may have `fix_m`, `fix_u`, `m_min` and `m_max`; every",
         "level but `missing`, `sql` and `else` may have `and:` (an extra SQL condition). A comparison starts",
         "with its `missing` level and ends with `else` (added when absent).",
         "",

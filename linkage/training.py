@@ -262,8 +262,17 @@ def correct_u_for_matches(model: dict, u_floor: float) -> dict:
     return model
 
 
+def _at_bound(name: str, lv: dict, m_max: dict | None, m_min: dict | None) -> bool:
+    """A level whose m sits at its settings bound (m_max or m_min): renormalising the comparison's other
+    levels must not move it off the bound."""
+    key = (name, lv.get("label_for_charts"))
+    m = lv["m_probability"]
+    return (key in (m_max or {}) and m >= m_max[key]) or (key in (m_min or {}) and m <= m_min[key])
+
+
 def apply_m_floors(model: dict, floor: float, report: TrainingReport, u_floor: float = 1e-6,
-                   m_max: dict[tuple[str, str], float] | None = None) -> dict:
+                   m_max: dict[tuple[str, str], float] | None = None,
+                   m_min: dict[tuple[str, str], float] | None = None) -> dict:
     """Make every level's parameters usable and honest after training.
 
     * m of a level EM never observed in any session: agreement levels keep a small share
@@ -293,9 +302,11 @@ def apply_m_floors(model: dict, floor: float, report: TrainingReport, u_floor: f
             if cap is not None and lv["m_probability"] > cap:
                 report.capped.append(f"{name}: {lv.get('label_for_charts')} {lv['m_probability']:.4f} -> {cap}")
                 lv["m_probability"] = cap
-        held = [lv for lv in levels if lv.get("fix_m_probability")
-                or (name, lv.get("label_for_charts")) in (m_max or {})
-                and lv["m_probability"] >= (m_max or {})[(name, lv.get("label_for_charts"))]]
+            low = (m_min or {}).get((name, lv.get("label_for_charts")))
+            if low is not None and lv["m_probability"] < low:
+                report.floored.append(f"{name}: {lv.get('label_for_charts')} {lv['m_probability']:.4f} -> {low} (m_min)")
+                lv["m_probability"] = low
+        held = [lv for lv in levels if lv.get("fix_m_probability") or _at_bound(name, lv, m_max, m_min)]
         free = [lv for lv in levels if lv not in held]
         fixed_total = sum(lv["m_probability"] for lv in held)
         total = sum(lv["m_probability"] for lv in free)

@@ -1,0 +1,142 @@
+"""Accuracy rules of the shipped model (issue 4), each asserted on crafted records:
+
+* clustering refuses an ambiguous link into a one-to-one source (two records of that source the
+  evidence cannot tell apart);
+* ``m_min`` keeps a level's m at or above its bound through training's renormalisation;
+* shipped settings: 'same volume, different issue' (two issues of one journal volume hold different
+  articles; one-page erratum notices exempt) and 'form unknown on both' (no evidence either way).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from linkage.clustering import ambiguous_edges, cluster
+from linkage.settings import DEFAULT_SETTINGS, compile_settings, load_settings, validate_data
+from linkage.training import TrainingReport, apply_m_floors
+
+
+def _records(ids: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"unique_id": ids, "source": [u.split(":")[0] for u in ids],
+                         "title_norm": ["reminiscences on influential papers"] * len(ids)})
+
+
+def _pairs(edges: list[tuple[str, str, float]]) -> pd.DataFrame:
+    rows = []
+    for a, b, w in edges:
+        lo, hi = min(a, b), max(a, b)
+        rows.append({"unique_id_l": lo, "unique_id_r": hi, "source_l": lo.split(":")[0],
+                     "source_r": hi.split(":")[0], "match_weight": w})
+    return pd.DataFrame(rows)
+
+
+def _groups(clusters: pd.DataFrame) -> set[frozenset]:
+    return {g for g in clusters.groupby("cluster_id")["unique_id"].apply(frozenset) if len(g) > 1}
+
+
+def test_tied_candidates_in_a_one_to_one_source_link_to_neither():
+    recs = _records(["d:1", "a:1", "a:2"])
+    prs = _pairs([("d:1", "a:1", 9.6), ("d:1", "a:2", 9.6)])
+    out, rep = cluster(recs, prs, threshold=5.0, one_to_one_sources={"a", "d"})
+    assert _groups(out) == set()
+    assert rep.refused["ambiguous"] == 2
+
+
+def test_a_clearly_better_candidate_still_links():
+    recs = _records(["d:1", "a:1", "a:2"])
+    prs = _pairs([("d:1", "a:1", 16.0), ("d:1", "a:2", 9.6)])
+    out, rep = cluster(recs, prs, threshold=5.0, one_to_one_sources={"a", "d"})
+    assert _groups(out) == {frozenset({"d:1", "a:1"})}
+    assert [e["unique_id_l"] for e in rep.refused_examples] == ["a:2"]   # only the weaker edge is refused
+
+
+def test_ambiguity_is_seen_from_both_ends():
+    """a:1 has two DBLP-side candidates within the margin: both of its edges are refused."""
+    recs = _records(["d:1", "d:2", "a:1"])
+    prs = _pairs([("d:1", "a:1", 12.0), ("d:2", "a:1", 11.0)])
+    out, _ = cluster(recs, prs, threshold=5.0, one_to_one_sources={"a", "d"})
+    assert _groups(out) == set()
+    amb = ambiguous_edges(prs, {"d"}, 2.0)   # only candidates in a one-to-one source compete
+    assert amb.all()
+    assert not ambiguous_edges(prs, {"a"}, 2.0).any()
+
+
+def test_no_ambiguity_rule_without_one_to_one_sources():
+    """A 1:N source may hold several versions of one work: the best-first joins stand."""
+    recs = _records(["d:1", "a:1", "a:2"])
+    prs = _pairs([("d:1", "a:1", 9.6), ("d:1", "a:2", 9.6)])
+    out, rep = cluster(recs, prs, threshold=5.0, one_to_one_sources=set())
+    assert _groups(out) == {frozenset({"d:1", "a:1", "a:2"})}
+    assert "ambiguous" not in rep.refused
+    out, _ = cluster(recs, prs, threshold=5.0, one_to_one_sources={"a", "d"}, ambiguity_margin=-1)
+    assert _groups(out) == {frozenset({"d:1", "a:1"})}   # margin < 0 switches the rule off
+
+
+def _model(levels: list[tuple[str, float, float]]) -> dict:
+    return {"probability_two_random_records_match": 0.001, "comparisons": [{
+        "output_column_name": "date",
+        "comparison_levels": [{"sql_condition": "x", "is_null_level": True}] + [
+            {"sql_condition": lab, "label_for_charts": lab, "m_probability": m, "u_probability": u}
+            for lab, m, u in levels]}]}
+
+
+def test_m_min_raises_m_and_survives_renormalisation():
+    model = _model([("same year", 0.98, 0.19), ("one year apart", 0.0049, 0.32), ("years far apart", 0.0151, 0.49)])
+    rep = TrainingReport()
+    out = apply_m_floors(model, 0.005, rep, m_min={("date", "one year apart"): 0.05})
+    lv = {x["label_for_charts"]: x["m_probability"] for x in out["comparisons"][0]["comparison_levels"]
+          if not x.get("is_null_level")}
+    assert lv["one year apart"] == pytest.approx(0.05)
+    assert sum(lv.values()) == pytest.approx(1.0)
+    assert any("m_min" in f for f in rep.floored)
+
+
+def test_m_min_needs_a_label_and_no_fixed_m():
+    base = load_settings(DEFAULT_SETTINGS).data
+    import copy
+
+    bad = copy.deepcopy(base)
+    bad["comparisons"][2]["levels"][3] = {"kind": "abs_diff", "column": "year_norm", "threshold": 1, "m_min": 0.05}
+    assert any("m_min finds its level by label" in p for p in validate_data(bad))
+    bad["comparisons"][2]["levels"][3].update(label="one year apart", fix_m=0.1)
+    assert any("fix_m or m_min, not both" in p for p in validate_data(bad))
+
+
+def _level(comparison: str, left: dict, right: dict) -> str:
+    """The label of the first level of the shipped ``comparison`` the pair meets (Splink's CASE order)."""
+    d = compile_settings(load_settings(DEFAULT_SETTINGS), "duckdb", "dedupe").get_settings("duckdb").as_dict()
+    comp = next(c for c in d["comparisons"] if c["output_column_name"] == comparison)
+    cols = {k for k in left} | {k for k in right}
+    row = {f"{k}_l": left.get(k) for k in cols} | {f"{k}_r": right.get(k) for k in cols}
+    con = duckdb.connect()
+    con.register("p", pd.DataFrame([row]))
+    for lv in comp["comparison_levels"]:
+        cond = lv["sql_condition"]
+        if cond.strip().upper() == "ELSE" or con.execute(f"select ({cond}) from p").fetchone()[0]:
+            return lv["label_for_charts"]
+    raise AssertionError("no level")
+
+
+ARTICLE = {"volume_norm": "66", "venue_key": "am j occup ther", "year_norm": 2012, "issue_norm": "2",
+           "page_first": "207", "page_last": "214"}
+
+
+def test_same_volume_different_issue_level():
+    other = ARTICLE | {"issue_norm": "3", "page_first": "311", "page_last": "319"}
+    assert _level("volume", ARTICLE, other) == "same volume, different issue"
+    assert _level("volume", ARTICLE, ARTICLE) == "same volume (same venue and year)"
+    erratum = ARTICLE | {"issue_norm": "5", "page_first": "600", "page_last": "600"}
+    assert _level("volume", ARTICLE, erratum) == "same volume (same venue and year)"
+    no_issue = ARTICLE | {"issue_norm": None}
+    assert _level("volume", ARTICLE, no_issue) == "same volume (same venue and year)"
+
+
+def test_form_unknown_on_both_is_its_own_level():
+    vldb = {"pub_type": None, "venue_norm": "vldb"}
+    assert _level("publication_form", vldb, vldb) == "form unknown on both"
+    assert _level("publication_form", vldb, {"pub_type": "article", "venue_norm": "vldb"}) == \
+        "published, form unclear"
+    assert _level("publication_form", {"pub_type": "article", "venue_norm": "x"},
+                  {"pub_type": "article", "venue_norm": "y"}) == "same form"
