@@ -7,6 +7,7 @@ never by its dialect-specific SQL.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import pandas as pd
 from .errors import LinkageError
 
 BACKENDS = ("duckdb", "spark")
+_CONNECTIONS = itertools.count()
 
 
 @dataclass
@@ -38,23 +40,60 @@ class Backend:
 
 
 class DuckDBBackend(Backend):
-    def __init__(self, threads: int | None = None):
-        super().__init__("duckdb", "duckdb", {"threads": threads})
+    """Embedded DuckDB.
+
+    ``threads`` (or ``LINKAGE_THREADS``), ``memory_limit`` (or ``LINKAGE_MEMORY_LIMIT``, e.g. ``"2GB"``;
+    default: a quarter of the machine's memory, at least 1 GB and at most 4 GB) and ``temp_directory`` (or
+    ``LINKAGE_TEMP_DIRECTORY``; default: a folder of this process under the system temp folder, which
+    DuckDB creates on its first spill and removes when the connection closes) bound the engine: above the limit DuckDB spills joins, sorts and tables to the temp folder
+    instead of growing, which keeps a million-record run within a few GB.
+    """
+
+    def __init__(self, threads: int | None = None, memory_limit: str | None = None,
+                 temp_directory: str | None = None):
+        super().__init__("duckdb", "duckdb", {"threads": threads, "memory_limit": memory_limit,
+                                              "temp_directory": temp_directory})
+
+    def _memory_limit(self) -> str:
+        lim = self.options.get("memory_limit") or os.environ.get("LINKAGE_MEMORY_LIMIT")
+        if lim:
+            return str(lim)
+        try:
+            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            total = 8 * 1024 ** 3
+        return f"{max(1024, min(4096, total // 4 // 1024 ** 2))}MB"
+
+    def connect(self):
+        """A DuckDB connection with this backend's limits; no file or network access from SQL."""
+        import tempfile
+
+        import duckdb
+
+        tmp = (self.options.get("temp_directory") or os.environ.get("LINKAGE_TEMP_DIRECTORY")
+               or os.path.join(tempfile.gettempdir(), f"linkage-duckdb-{os.getpid()}-{next(_CONNECTIONS)}"))
+        config = {"enable_external_access": False, "memory_limit": self._memory_limit(), "temp_directory": str(tmp)}
+        threads = self.options.get("threads") or os.environ.get("LINKAGE_THREADS")
+        if threads:
+            config["threads"] = int(threads)
+        con = duckdb.connect(config=config)
+        con.execute("SET enable_progress_bar = false")
+        return con
 
     def make_linker(self, model_df: pd.DataFrame, settings: Any, name: str = "records"):
-        import duckdb
+        import gc
+
         import pyarrow as pa
         from splink import DuckDBAPI, Linker
 
         from .scoring import arrow_schema
 
+        # a previous linker of this run (training's) sits in reference cycles with its whole in-memory
+        # database: collect it before building the next one
+        gc.collect()
         # the engine only sees tables handed to it: no file or network access from SQL (defence in depth
         # behind the settings' SQL restrictions)
-        con = duckdb.connect(config={"enable_external_access": False})
-        con.execute("SET enable_progress_bar = false")
-        threads = self.options.get("threads") or os.environ.get("LINKAGE_THREADS")
-        if threads:
-            con.execute(f"SET threads = {int(threads)}")
+        con = self.connect()
         db_api = DuckDBAPI(connection=con)
         table = pa.Table.from_pandas(model_df, schema=arrow_schema(), preserve_index=False)
         sdf = db_api.register(table, dataset_display_name=name)
@@ -67,7 +106,8 @@ class DuckDBBackend(Backend):
 def get_backend(name: str = "duckdb", **options: Any) -> Backend:
     """The backend called ``name``; Spark options: ``spark`` (an existing SparkSession), ``spark_master``."""
     if name == "duckdb":
-        return DuckDBBackend(threads=options.get("threads"))
+        return DuckDBBackend(**{k: options.get(k) for k in ("threads", "memory_limit", "temp_directory")
+                                if options.get(k) is not None})
     if name == "spark":
         try:
             from .spark import SparkBackend

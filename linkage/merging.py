@@ -17,6 +17,7 @@ value has a ``*_from`` column naming the record it came from.
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from .fields import UNIQUE_ID
@@ -36,6 +37,15 @@ def _as_text(v):
     return s if s.strip() else None
 
 
+def _text_values(vals: pd.Series) -> pd.Series:
+    """``_as_text`` of every value; a column of plain strings (the usual case) without a Python call a value."""
+    if pd.api.types.infer_dtype(vals, skipna=True) in ("string", "empty"):
+        obj = vals.astype(object)
+        keep = vals.notna() & vals.fillna("").astype(str).str.strip().ne("")
+        return obj.where(keep, np.nan)
+    return vals.map(_as_text)
+
+
 def raw_values(records: pd.DataFrame, mappings: dict[str, dict[str, str]]) -> pd.DataFrame:
     """One text column per canonical field, taken from each source's own mapped raw column."""
     out = pd.DataFrame(index=records.index)
@@ -48,7 +58,7 @@ def raw_values(records: pd.DataFrame, mappings: dict[str, dict[str, str]]) -> pd
                 continue
             mask = src == s
             if mask.any():
-                col[mask] = records.loc[mask, c].map(_as_text)
+                col[mask] = _text_values(records.loc[mask, c])
         out[f"raw_{f}"] = col
     return out
 

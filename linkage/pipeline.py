@@ -7,6 +7,7 @@ back with the same tables the run folder holds.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import math
 import os
@@ -248,8 +249,17 @@ def run(
     _prepare_out(out_path)
     engine = _backend(backend, spark, spark_master)
     tables, records, mappings = _read_and_normalise(sources, spec, st, warnings)
-    link_type = _link_type(spec, tables)
+    inputs, link_type, n_tables = _input_info(tables), _link_type(spec, tables), len(tables)
+    del tables  # the raw source frames are in ``records`` now: let them go before training
+    return _after_normalise(records, mappings, spec, st, warnings, out_path, seed=seed, model=model,
+                            decisions=decisions, report=report, engine=engine, n_tables=n_tables,
+                            link_type=link_type, inputs=inputs)
 
+
+def _after_normalise(records: pd.DataFrame, mappings: dict, spec: Spec, st: _Stages, warnings: list[str],
+                     out_path: Path, *, seed: int, model, decisions, report: bool, engine, n_tables: int,
+                     link_type: str, inputs: list[dict]) -> Run:
+    """Train (or reuse a model), score, cluster, merge and write: everything after normalisation."""
     from .modelling import fit_and_score
 
     with st("train"):
@@ -260,7 +270,7 @@ def run(
 
     pairs, threshold = fitted.pairs, fitted.threshold
     with st("cluster"):
-        oto, oto_info = one_to_one_sources(records, pairs, threshold, spec, len(tables))
+        oto, oto_info = one_to_one_sources(records, pairs, threshold, spec, n_tables)
         must, cannot, dec_info = load_decisions(decisions or settings_decisions_path(spec), records)
         warnings.extend(dec_info.get("warnings", []))
         clusters, cl_rep = cluster(records, pairs, threshold, method=spec.clustering.get("method", "guarded"),
@@ -270,12 +280,15 @@ def run(
         st.counts["cluster"] = {"rows": int(clusters["cluster_id"].nunique())}
     info = {
         "settings": {"path": spec.path, "sha256": spec.sha256, "name": spec.get("name")},
-        "seed": seed, "backend": engine.describe(), "link_type": link_type, "inputs": _input_info(tables),
+        "seed": seed, "backend": engine.describe(), "link_type": link_type, "inputs": inputs,
         "threshold": fitted.threshold_info, "training": fitted.training,
         "model_from": str(model) if model else None, "one_to_one": oto_info,
         "clustering": cl_rep.as_dict(), "decisions": dec_info,
     }
-    return _finish(out_path, records, mappings, pairs, clusters, fitted.model, threshold, info, warnings, st, report)
+    model_dict = fitted.model
+    del fitted
+    gc.collect()  # the scoring linker and its in-memory database, before merging and writing
+    return _finish(out_path, records, mappings, pairs, clusters, model_dict, threshold, info, warnings, st, report)
 
 
 def _finish(out_path: Path, records: pd.DataFrame, mappings: dict, pairs: pd.DataFrame, clusters: pd.DataFrame,

@@ -467,9 +467,29 @@ def cluster_diagnostics(run: RunData) -> pd.DataFrame:
     return df
 
 
+def _read_columns(path: Path, columns: list[str]) -> pd.DataFrame:
+    """Those of ``columns`` the Parquet file has (all of them when it is not a Parquet file we can read)."""
+    import pyarrow.parquet as pq
+
+    try:
+        names = set(pq.read_schema(path).names)
+    except (OSError, ValueError):
+        return pd.read_parquet(path)
+    return pd.read_parquet(path, columns=[c for c in columns if c in names])
+
+
 def write_cluster_diagnostics(run_dir: str | Path | RunData, diagnostics: pd.DataFrame | None = None) -> Path:
     """Write ``cluster_diagnostics.parquet`` into the run folder; returns its path."""
-    run = run_dir if isinstance(run_dir, RunData) else RunData(run_dir)
+    if isinstance(run_dir, RunData):
+        run = run_dir
+    else:
+        run = RunData(run_dir)
+        # only the columns the diagnostics read: the whole records and pairs tables (every raw and normalised
+        # field, every comparison's evidence) would double a large run's memory at its end
+        if diagnostics is None:
+            run.__dict__["records"] = _read_columns(run.out / "records.parquet", ["unique_id", "source", "source_id"])
+            run.__dict__["pairs"] = _read_columns(run.out / "pairs.parquet",
+                                                  ["unique_id_l", "unique_id_r", "match_weight"])
     df = cluster_diagnostics(run) if diagnostics is None else diagnostics
     path = run.out / DIAGNOSTICS_FILE
     df.to_parquet(path, index=False)

@@ -67,6 +67,12 @@ class TrainingReport:
                 "timings": self.timings, "u_from_frequencies": self.u_from_frequencies, "warnings": self.warnings}
 
 
+# EM's pair sample on large data. Each iteration scans the sample once: 3e5 pairs keep a session at a few
+# seconds, and estimate the ~40 m values as well as 1e6 did (generated 100k records: the same clusters,
+# F1 0.992, EM 5.7 s instead of 15.7 s; at 1M the two sessions took 60 s on 1e6 pairs).
+EM_MAX_PAIRS = 300_000
+
+
 def auto_u_max_pairs(n_records: int) -> int:
     """Enough random pairs for stable u on the common levels, capped so u stays cheap: the rare
     agreement levels that sampling cannot see get u from value frequencies (exact levels) or a floor."""
@@ -195,7 +201,7 @@ def _train(linker, spec: Spec, n_records: int, seed: int, rep: TrainingReport) -
         try:
             # on large data EM trains on a hash-sampled ~em_max_pairs of the session's blocked pairs;
             # small data (every data set up to tens of thousands of records) uses all of them
-            em_kw = {"max_pairs": float(tr.get("em_max_pairs", 1e6))} if n_records >= 20_000 else {}
+            em_kw = {"max_pairs": float(tr.get("em_max_pairs", EM_MAX_PAIRS))} if n_records >= 20_000 else {}
             with _portable_em_sampling():
                 sess = linker.training.estimate_parameters_using_expectation_maximisation(sql, **em_kw)
             iters = len(getattr(sess, "_core_model_settings_history", [])) - 1
