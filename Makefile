@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SOURCES := examples/sources/dblp.csv examples/sources/acm.csv examples/sources/aggregator.jsonl
 
-.PHONY: demo test install lint bench-accuracy bench-speed default-model clean browser java
+.PHONY: demo test install lint bench-accuracy bench-speed bench-normalise default-model clean browser java
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench-accuracy: $(VENV)/.installed
 
 bench-speed: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.speed --sizes $(or $(SIZES),10000,100000)
+
+# Normalisation alone on 1,000,000 generated records (records/s, peak memory): the "normalise-speed" section.
+bench-normalise: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.normalise_speed --n $(or $(N),1000000) --write
 
 # The shipped default model: used when a run has too few records to train on (training.min_records).
 default-model: $(VENV)/.installed

@@ -7,10 +7,12 @@ real titles or with typos, case changes and noise ("(1991)", "[Review]"), author
 the common layouts (BibTeX, DBLP, PubMed, glued, semicolons, JSON lists, "et al."), venues abbreviated
 ISO-4 style or with a year, shifted/garbage DOIs ("144//", URL forms, glued ids), arXiv URLs,
 malformed URLs, timestamps, page ranges in several forms, abstracts with id tokens and labels, HTML
-entities and mojibake. Then times ``normalise_frame`` on the whole table and prints records/s, peak
-RSS and how many values each field group sent to the Python path.
+entities and mojibake. Then times ``normalise_frame`` on the whole table (``normalise_table``, the function
+it is, called with a ``stats`` dict) and prints records/s, peak RSS, seconds per stage and how many values
+each field group sent to the Python path; ``--write`` puts the result into the "normalise-speed" section of
+BENCHMARKS.md (``make bench-normalise``).
 
-    .venv/bin/python benchmarks/normalise_speed.py [--n 1000000] [--seed 7]
+    .venv/bin/python -m benchmarks.normalise_speed [--n 1000000] [--seed 7] [--write]
 """
 
 from __future__ import annotations
@@ -260,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1_000_000, help="records to generate (default 1,000,000)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--write", action="store_true", help='write the result into BENCHMARKS.md ("normalise-speed")')
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     gc.disable()
@@ -270,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     rss_before = _rss_mb()
     mapping = {f: f for f in FIELDS}
     stats: dict = {}
+    load_before = os.getloadavg()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     out = normalise_table(frame, mapping, stats)
@@ -278,23 +282,57 @@ def main(argv: list[str] | None = None) -> int:
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     assert list(out.columns) == list(NORMALISED_COLUMNS) and len(out) == args.n
     peak = _rss_mb()
-    w = sys.stdout.write
-    w(f"generated {args.n:,} records in {t_gen:.1f} s (RSS {rss_before:,.0f} MB)\n")
-    w(f"normalise_frame: {dt:.2f} s = {args.n / dt:,.0f} records/s; peak RSS {peak:,.0f} MB\n")
-    w(f"CPU time {cpu:.1f} s ({args.n / cpu:,.0f} records per CPU-second; load average now "
-      f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: other processes slow the wall time)\n")
-    w("Python path (rows, distinct values) per field group:\n")
+    load_after = os.getloadavg()
     seconds = stats.pop("seconds", {})
     rss = stats.pop("rss_mb", {})
-    cpu_stage = stats.pop("cpu_seconds", {})
+    stats.pop("cpu_seconds", None)  # process-wide CPU: the query thread runs beside every stage
     stats.pop("_c", None)
     stats.pop("_t", None)
-    for k, (rows, distinct) in sorted(stats.items()):
-        w(f"  {k:14s} {rows:>10,} rows {distinct:>10,} distinct\n")
-    w("seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items()) + "\n")
-    w("CPU seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu_stage.items()) + "\n")
-    w("RSS after stage (MB): " + ", ".join(f"{k} {v:,.0f}" for k, v in rss.items()) + "\n")
+    lines = [
+        f"generated {args.n:,} records in {t_gen:.1f} s (RSS {rss_before:,.0f} MB)",
+        f"normalise_frame: {dt:.2f} s = {args.n / dt:,.0f} records/s; peak RSS {peak:,.0f} MB "
+        f"(the generated input frame alone: {rss_before:,.0f} MB)",
+        f"CPU time {cpu:.1f} s ({args.n / cpu:,.0f} records per CPU-second) on {os.cpu_count()} cores; "
+        f"load average (1/5/15 min) before {_load(load_before)}, after {_load(load_after)}",
+        "Python path (rows, distinct values) per field group:",
+        *(f"  {k:14s} {rows:>10,} rows {distinct:>10,} distinct" for k, (rows, distinct) in sorted(stats.items())),
+        "seconds per stage (main thread; the DuckDB query runs in a thread beside it): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items()),
+        "RSS after stage (MB): " + ", ".join(f"{k} {v:,.0f}" for k, v in rss.items()),
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")
+    if args.write:
+        from benchmarks.report import write_section
+
+        body = "\n".join([
+            f"{args.n:,} generated records (real records of `benchmarks/data/normalise/real_records.jsonl` with "
+            "real-world perturbations, seed " + str(args.seed) + "), all normalised columns, one call of "
+            "`normalise_frame`:",
+            "",
+            "| records/s | seconds | CPU seconds | peak RSS (MB) | input frame RSS (MB) | load average before / after |",
+            "|---:|---:|---:|---:|---:|---|",
+            f"| {args.n / dt:,.0f} | {dt:.1f} | {cpu:.1f} | {peak:,.0f} | {rss_before:,.0f} | "
+            f"{_load(load_before)} / {_load(load_after)} |",
+            "",
+            "Values sent to the per-value Python functions (rows, distinct values):",
+            "",
+            "| field group | rows | distinct |",
+            "|---|---:|---:|",
+            *(f"| {k} | {rows:,} | {distinct:,} |" for k, (rows, distinct) in sorted(stats.items())),
+            "",
+            "Seconds per stage (main thread; the DuckDB query of the next chunk runs in a thread beside it): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()) + ".",
+            "",
+            f"Machine: {os.cpu_count()} cores, shared with other jobs (see the load average).",
+        ])
+        write_section("normalise-speed", "Normalisation speed", "make bench-normalise  "
+                      f"# .venv/bin/python -m benchmarks.normalise_speed --n {args.n} --seed {args.seed} --write",
+                      body)
     return 0
+
+
+def _load(t: tuple[float, float, float]) -> str:
+    return "/".join(f"{x:.2f}" for x in t)
 
 
 if __name__ == "__main__":

@@ -365,7 +365,8 @@ def _sql_strings(values: np.ndarray, join: Callable[[list], str | None] | None =
     return arr, odd
 
 
-_MARKUP_RE = r"[&<\\${]"
+# printable ASCII without the markup characters & < \ $ { (``text.is_plain``), as one RE2 class
+_PLAIN_CLASS = r" -#%'-;=-\[\]-z|}~"
 _TYPO_CLASS = "".join(TYPOGRAPHIC_ASCII)
 _TYPO_RE = re.compile("[" + _TYPO_CLASS + "]")
 
@@ -381,9 +382,8 @@ def _prep_array(arr: pa.Array) -> pa.Array:
     no-break spaces...) get those replaced by their fixed transliteration (one compiled regex); the rest go
     through ``prep_text`` once per distinct value.
     """
-    no_markup = pc.invert(pc.match_substring_regex(arr, _MARKUP_RE))
-    plain = pc.fill_null(pc.and_(pc.match_substring_regex(arr, r"^[ -~]*$"), no_markup), True)
-    typo = pc.fill_null(pc.and_(pc.match_substring_regex(arr, "^[ -~" + _TYPO_CLASS + "]*$"), no_markup), False)
+    plain = pc.fill_null(pc.match_substring_regex(arr, "^[" + _PLAIN_CLASS + "]*$"), True)
+    typo = pc.fill_null(pc.match_substring_regex(arr, "^[" + _PLAIN_CLASS + _TYPO_CLASS + "]*$"), False)
     typo = pc.and_not(typo, plain)
     not_plain = pc.invert(plain)
     if not pc.any(not_plain).as_py():
@@ -490,6 +490,7 @@ def _py_map(fn: Callable, arrays: Sequence[np.ndarray], rows: np.ndarray | None 
 _SQL_OUTPUTS = ("title_norm", "title_key", "title_tokens", "title_generic", *AUTHOR_COLUMNS, "doi_norm",
                 "arxiv_id_norm", "arxiv_version", "urls_norm", "repo_url", "pmid_norm", "page_first", "page_last",
                 "abstract_norm")
+_FEW_DISTINCT = frozenset({"first_author", "arxiv_version", "page_first", "page_last", "title_generic"})
 _SQL_FLAGS = ("t_route", "a_route", "i_route", "p_route", "g_route")
 
 
@@ -536,7 +537,7 @@ def _abstract_tokens_arrow(norm: pa.Array) -> pa.Array:
     sorted by numpy and the first ``ABSTRACT_TOKEN_LIMIT`` of every row kept."""
     n = len(norm)
     parts = pc.ascii_split_whitespace(norm)
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(parts.offsets.to_numpy()))
+    rows = np.repeat(np.arange(n, dtype=np.int32), np.diff(parts.offsets.to_numpy()))
     enc = pc.dictionary_encode(parts.values)
     vocab = enc.dictionary.to_pylist()
     v = len(vocab)
@@ -548,7 +549,7 @@ def _abstract_tokens_arrow(norm: pa.Array) -> pa.Array:
     keep = np.fromiter((len(w) >= 3 and w not in ABSTRACT_STOP_WORDS for w in vocab), bool, v)
     idx = enc.indices.to_numpy(zero_copy_only=False)
     sel = keep[idx]
-    key = np.sort(rows[sel] * v + rank[idx[sel]])  # (np.unique is much slower here)
+    key = np.sort(rows[sel].astype(np.int64) * v + rank[idx[sel]])  # (np.unique is much slower here)
     key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
     row, r = key // v, key % v
     if len(row):
@@ -668,10 +669,15 @@ def _finish(frame: pd.DataFrame, mapping: dict[str, str], prep: dict, out: pa.Ta
     prep.clear()
     res: dict = {}
     lists: dict[str, pa.Array] = {}
+    abstract_norm = out.column("abstract_norm").combine_chunks()
     for c in _SQL_OUTPUTS:
         col = out.column(c).combine_chunks()
         if c in LIST_COLUMNS:
             lists[c] = col.cast(LIST_TYPE)
+        elif c in _FEW_DISTINCT:  # one Python string per distinct value, not one per row
+            enc = pc.dictionary_encode(col)
+            words = np.array(enc.dictionary.to_pylist() + [None], dtype=object)
+            res[c] = words[enc.indices.fill_null(len(words) - 1).to_numpy(zero_copy_only=False)]
         else:
             res[c] = col.to_numpy(zero_copy_only=False).astype(object, copy=False)
     flag = {k: pc.fill_null(out.column(k), True).to_numpy(zero_copy_only=False) for k in _SQL_FLAGS}
@@ -680,11 +686,14 @@ def _finish(frame: pd.DataFrame, mapping: dict[str, str], prep: dict, out: pa.Ta
         if k != "title":
             del sql_in[k]
     _lap(stats, "sql main")
-    lists["abstract_tokens"] = _abstract_tokens_arrow(pa.array(res["abstract_norm"], type=pa.string()))
+    lists["abstract_tokens"] = _abstract_tokens_arrow(abstract_norm)
+    del abstract_norm
     _lap(stats, 'abstract tokens')
     # title: routed rows through clean_title_plain on the prepared text; odd cells through title_fields
-    title_sql = sql_in["title"].to_numpy(zero_copy_only=False).astype(object)
-    m = _py_map(_title_from_prepped, [title_sql], np.flatnonzero(flag["t_route"]))
+    t_rows = np.flatnonzero(flag["t_route"])
+    title_sql = np.full(n, None, dtype=object)
+    title_sql[t_rows] = sql_in["title"].take(pa.array(t_rows)).to_numpy(zero_copy_only=False)
+    m = _py_map(_title_from_prepped, [title_sql], t_rows)
     _set(res, m, ("title_norm", "title_key", "title_tokens", "title_generic"), stats)
     m = _py_map(title_fields, [raw["title"]], np.flatnonzero(odd["title"]))
     _set(res, m, ("title_norm", "title_key", "title_tokens", "title_generic"), stats)
@@ -736,13 +745,12 @@ def _finish(frame: pd.DataFrame, mapping: dict[str, str], prep: dict, out: pa.Ta
     date_key = _date_key(raw["date"])
     m = _py_map(lambda d, y: date_group(d, y), [date_key, raw["year"]], memo=memos.setdefault("date", {}))
     _set(res, m, ("date_norm", "year_norm", "date_precision"), stats)
-    missing = np.flatnonzero(np.array([y is None for y in res["year_norm"]], dtype=bool))
+    missing = np.flatnonzero(pd.isna(res["year_norm"]))
     m = _py_map(date_group, [np.full(n, None, dtype=object), np.full(n, None, dtype=object),
                                          raw["title"], venue, raw["note"]], missing)
     _set(res, m, ("date_norm", "year_norm", "date_precision"), stats)
 
-    arxiv_only = np.array([a is not None and d is None for a, d in zip(res["arxiv_id_norm"], res["doi_norm"],
-                                                                       strict=True)], dtype=bool)
+    arxiv_only = ~pd.isna(res["arxiv_id_norm"]) & pd.isna(res["doi_norm"])
     is_pre = res["is_preprint"].astype(bool)
     m = _py_map(lambda *a: {"pub_type": pub_type_of(*a)},
                             [raw["type"], venue, raw["institution"], raw["report_number"], raw["note"], is_pre,
@@ -776,7 +784,7 @@ def _lap(stats: dict | None, label: str | None) -> None:
     """Record the seconds since the previous lap under ``stats['seconds'][label]``."""
     if stats is None:
         return
-    now, cpu = time.perf_counter(), time.process_time()
+    now, cpu = time.perf_counter(), time.thread_time()  # CPU of the main thread alone
     if label is not None:
         sec = stats.setdefault("seconds", {})
         sec[label] = sec.get(label, 0.0) + now - stats.get("_t", now)
