@@ -131,7 +131,7 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
             one_to_one_sources: set[str] | None = None, overwhelming: float = 30.0, bridge_margin: float = 6.0,
             must_link: list[tuple[str, str]] | None = None, cannot_link: list[tuple[str, str]] | None = None,
             frozen: dict[str, str] | None = None, separate_relations: set[str] | None = None,
-            ambiguity_margin: float = 2.0) -> tuple[pd.DataFrame, ClusterReport]:
+            ambiguity_margin: float = 2.0, min_link_share: float = 0.5) -> tuple[pd.DataFrame, ClusterReport]:
     """Returns (clusters: unique_id, cluster_id; report).
 
     ``frozen`` maps unique_id -> an existing cluster id (``linkage match``): those clusters start
@@ -221,6 +221,29 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
             cannot.add((index[a], index[b]))
             cannot.add((index[b], index[a]))
     weight_between: dict[tuple[int, int], list[float]] = defaultdict(list)
+    # votes between clusters for the split-vote check: every scored pair (above the threshold or not)
+    # votes yes when at or above the threshold; a pair the version policy keeps apart votes no.
+    # votes[root][other root] = [yes, total], merged as clusters join
+    votes: dict[int, dict[int, list[int]]] | None = None
+    if method != "connected_components" and min_link_share > 0 and len(pairs):
+        votes = defaultdict(dict)
+        held_rel = pairs["relation"].isin(separate_relations) if separate_relations and "relation" in pairs \
+            else pd.Series(False, index=pairs.index)
+        yes_v = (pairs["match_weight"].to_numpy(dtype=float) >= threshold) & ~held_rel.to_numpy()
+        pl = pairs["unique_id_l"].astype(str).map(index)
+        pr = pairs["unique_id_r"].astype(str).map(index)
+        ok = pl.notna().to_numpy() & pr.notna().to_numpy()
+        for a_, b_, y_ in zip(pl.to_numpy()[ok].astype(int).tolist(), pr.to_numpy()[ok].astype(int).tolist(),
+                              yes_v[ok].tolist()):
+            if a_ == b_:
+                continue
+            for u_, v_ in ((a_, b_), (b_, a_)):
+                c_ = votes[u_].get(v_)
+                if c_ is None:
+                    votes[u_][v_] = [int(y_), 1]
+                else:
+                    c_[0] += int(y_)
+                    c_[1] += 1
 
     frozen_of: dict[int, str] = {index[u]: c for u, c in (frozen or {}).items() if u in index}
     frozen_root: dict[int, str] = {}
@@ -258,6 +281,10 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
         gb = [x for x in B if generic[x]]
         if ga and gb and not any(_same_item(x, y) for x in ga for y in gb):
             return "generic_title"
+        if len(A) > 1 and len(B) > 1 and votes is not None:
+            yes, total = votes[ra].get(rb, (0, 0))
+            if total and yes < min_link_share * total:
+                return "split_vote"
         if len(A) > 1 and len(B) > 1 and w < threshold + bridge_margin:
             support = weight_between.get((min(ra, rb), max(ra, rb)), [])
             if len(support) < max(2, min(len(A), len(B)) // 2):
@@ -299,6 +326,22 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
         if fz is not None:
             frozen_root[ra] = fz
         rep.edges_used += 1
+        if votes is not None:  # rb's votes become ra's
+            vb = votes.pop(rb, {})
+            va = votes[ra]
+            for other, (y_, t_) in vb.items():
+                ov = votes[other]
+                ov.pop(rb, None)
+                if other == ra:
+                    continue
+                c_ = va.get(other)
+                if c_ is None:
+                    va[other] = [y_, t_]
+                    ov[ra] = [y_, t_]
+                else:
+                    c_[0] += y_
+                    c_[1] += t_
+                    ov[ra] = [c_[0], c_[1]]
         # carry over support counts of the absorbed cluster
         for key in [k for k in weight_between if rb in k]:
             other = key[0] if key[1] == rb else key[1]

@@ -129,12 +129,36 @@ def fit_model(records: pd.DataFrame, spec: Spec, link_type: str, seed: int,
             for comp in spec.comparisons for lv in comp.get("levels", []) if "m_min" in lv}
     model = apply_m_floors(model, float(spec.training.get("m_floor", 0.005)), rep,
                            u_floor=1.0 / max(rep.u_max_pairs, 1000), m_max=caps, m_min=mins)
+    model = frequency_u_without_matches(model, rep.u_from_frequencies)
     if spec.training.get("u_excludes_matches", False):
         model = correct_u_for_matches(model, u_floor=1.0 / max(rep.u_max_pairs, 1000))
     rep.prior = model.get("probability_two_random_records_match")
     rep.snapshot = None
     model.pop("linker_uid", None)  # random per Linker: the same data must give the same model file
     return round_model(_in_duckdb_sql(model, spec, mdf, link_type, backend)), rep
+
+
+def frequency_u_without_matches(model: dict, levels: list[str], max_gain: float = 10.0) -> dict:
+    """Take the true matches out of the u of exact levels estimated from value frequencies.
+
+    Value frequencies give P(two random records agree) = lambda * m + (1 - lambda) * u; on data where
+    most records have a match (two catalogues of one field) the matches dominate it, and 'same title'
+    looks ten times commoner among non-matches than it is. With lambda and m from training,
+    u = (P - lambda * m) / (1 - lambda), never below P / ``max_gain`` (a noisy lambda or m cannot
+    make agreement look arbitrarily rare).
+    """
+    lam = model.get("probability_two_random_records_match")
+    if not levels or not isinstance(lam, float) or not 0 < lam < 0.5:
+        return model
+    wanted = set(levels)
+    for comp in model.get("comparisons", []):
+        for lv in comp["comparison_levels"]:
+            if f"{comp.get('output_column_name')}: {lv.get('label_for_charts')}" not in wanted:
+                continue
+            m, u = lv.get("m_probability"), lv.get("u_probability")
+            if isinstance(m, float) and isinstance(u, float) and u > 0:
+                lv["u_probability"] = max((u - lam * m) / (1.0 - lam), u / max_gain)
+    return model
 
 
 SHIPPED_MODEL = Path(__file__).parent / "data" / "default_model.json"

@@ -244,6 +244,10 @@ def _exact_u_overrides(linker, spec: Spec, rep: TrainingReport, backend=None) ->
             u = overrides.get((comp.output_column_name, lv.label_for_charts))
             if u is not None and u > 0:
                 lv.u_probability = u
+                # Splink sets u to the median of the level's trained u values after every EM session:
+                # make the frequency estimate the only one, or EM would restore the sampled u
+                lv._trained_u_probabilities = [{"probability": u, "description": "u from value frequencies",
+                                                "m_or_u": "u"}]
                 rep.u_from_frequencies.append(f"{comp.output_column_name}: {lv.label_for_charts}")
 
 

@@ -140,3 +140,97 @@ def test_form_unknown_on_both_is_its_own_level():
         "published, form unclear"
     assert _level("publication_form", {"pub_type": "article", "venue_norm": "x"},
                   {"pub_type": "article", "venue_norm": "y"}) == "same form"
+
+
+def test_split_vote_keeps_two_clusters_apart_when_most_pairs_between_them_say_no():
+    """Tech report {r1, r2} and conference paper {c1, c2}: one strong bridge, but the other scored
+    pairs between the two clusters are below the threshold (or kept apart by the version policy)."""
+    recs = _records(["s:r1", "s:r2", "s:c1", "s:c2"])
+    inside = [("s:r1", "s:r2", 20.0), ("s:c1", "s:c2", 20.0)]
+    between = [("s:r1", "s:c1", 12.0), ("s:r1", "s:c2", 1.0), ("s:r2", "s:c1", -3.0), ("s:r2", "s:c2", 2.0)]
+    out, rep = cluster(recs, _pairs(inside + between), threshold=5.0, bridge_margin=6.0)
+    assert _groups(out) == {frozenset({"s:r1", "s:r2"}), frozenset({"s:c1", "s:c2"})}
+    assert rep.refused["split_vote"] == 1
+    agree = [("s:r1", "s:c1", 12.0), ("s:r1", "s:c2", 9.0), ("s:r2", "s:c1", 3.0), ("s:r2", "s:c2", 2.0)]
+    out, _ = cluster(recs, _pairs(inside + agree), threshold=5.0)
+    assert _groups(out) == {frozenset({"s:r1", "s:r2", "s:c1", "s:c2"})}
+    out, _ = cluster(recs, _pairs(inside + between), threshold=5.0, min_link_share=0)   # off
+    assert _groups(out) == {frozenset({"s:r1", "s:r2", "s:c1", "s:c2"})}
+
+
+def test_frequency_u_excludes_the_matches_share():
+    from linkage.modelling import frequency_u_without_matches
+
+    model = {"probability_two_random_records_match": 0.00026, "comparisons": [{
+        "output_column_name": "title", "comparison_levels": [
+            {"label_for_charts": "same title", "m_probability": 0.86, "u_probability": 0.000277},
+            {"label_for_charts": "different titles", "m_probability": 0.14, "u_probability": 0.999}]}]}
+    out = frequency_u_without_matches(model, ["title: same title"])
+    lv = out["comparisons"][0]["comparison_levels"]
+    assert lv[0]["u_probability"] == pytest.approx((0.000277 - 0.00026 * 0.86) / (1 - 0.00026))
+    assert lv[1]["u_probability"] == 0.999          # only levels whose u came from value frequencies
+    dense = {"probability_two_random_records_match": 0.04, "comparisons": [{
+        "output_column_name": "title", "comparison_levels": [
+            {"label_for_charts": "same title", "m_probability": 0.9, "u_probability": 0.03}]}]}
+    out = frequency_u_without_matches(dense, ["title: same title"], max_gain=10.0)
+    assert out["comparisons"][0]["comparison_levels"][0]["u_probability"] == pytest.approx(0.003)  # bounded
+
+
+def test_frequency_u_survives_em(tmp_path):
+    """Splink resets u to the median of each level's trained u values after EM: the u from value
+    frequencies must be the one the trained model keeps."""
+    from conftest import EXAMPLE_SOURCES
+
+    import linkage
+    from linkage.modelling import fit_model
+
+    run = linkage.run([str(p) for p in EXAMPLE_SOURCES[:2]], out=tmp_path / "run", report=False)
+    records = pd.read_parquet(tmp_path / "run" / "records.parquet")
+    spec = load_settings(DEFAULT_SETTINGS)
+    model, rep = fit_model(records, spec, "link_and_dedupe", 42)
+    assert "title: same title" in rep.u_from_frequencies
+    keys = records["title_key"].dropna().value_counts()
+    n = keys.sum()
+    p_same = float((keys * (keys - 1)).sum() / (n * (n - 1)))
+    lam = model["probability_two_random_records_match"]
+    title = next(c for c in model["comparisons"] if c["output_column_name"] == "title")
+    same = next(lv for lv in title["comparison_levels"] if lv.get("label_for_charts") == "same title")
+    expected = max((p_same - lam * same["m_probability"]) / (1 - lam), p_same / 10)
+    assert same["u_probability"] == pytest.approx(expected, rel=1e-6)
+    assert run is not None
+
+
+def test_book_review_levels():
+    review = {"title_norm": "databases and transaction processing an application oriented approach book review",
+              "author_surnames": ["kemper"], "first_author": "kemper", "author_count": 1}
+    book = {"title_norm": "databases and transaction processing an application oriented approach",
+            "author_surnames": ["lewis", "bernstein", "kifer"], "first_author": "lewis", "author_count": 3}
+    with_subtitle = book | {"title_norm": book["title_norm"] + " with java examples"}
+    title_cols = {"title_key": None, "title_numbers": None, "title_tokens": None}
+    assert _level("title", review | title_cols | {"title_key": "a"}, with_subtitle | title_cols | {"title_key": "b"}) \
+        == "review of the same book"
+    assert _level("authors", review, book) == "book review: reviewer vs the book's authors"
+    other = {"title_norm": "a different paper", "author_surnames": ["smith"], "first_author": "smith",
+             "author_count": 1}
+    assert _level("authors", book, other) == "different authors"
+    short = {"title_norm": "what will be book review"}   # too short a book title to trust a prefix
+    assert _level("title", short | title_cols | {"title_key": "a"},
+                  {"title_norm": "what will be the future"} | title_cols | {"title_key": "b"}) != \
+        "review of the same book"
+
+
+def test_blocking_catches_an_early_title_typo_with_authors_reordered():
+    spec = load_settings(DEFAULT_SETTINGS)
+    from linkage.settings import blocking_rule_sql
+
+    rules = [blocking_rule_sql(r) for r in spec.get("blocking_rules")]
+    left = {"title_key": "gangamasolutiontosupportmultipledatamodels", "year_norm": 2001, "author_count": 7,
+            "first_author": "rundensteiner", "doi_norm": None, "arxiv_id_norm": None,
+            "author_surnames": ["rundensteiner", "claypool"]}
+    right = left | {"title_key": "sangamasolutiontosupportmultipledatamodels", "first_author": "claypool",
+                    "author_surnames": ["claypool", "rundensteiner"]}
+    con = duckdb.connect()
+    con.register("l", pd.DataFrame([left]))
+    con.register("r", pd.DataFrame([right]))
+    hits = [r for r in rules if con.execute(f"select count(*) from l, r where {r}").fetchone()[0]]
+    assert any("right(l.title_key, 12)" in r.lower() and "author_count" in r for r in hits)
