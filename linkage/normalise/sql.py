@@ -1,22 +1,28 @@
 """The table path of ``normalise_frame``: DuckDB SQL for the regular majority, Python for the rest.
 
-How a table is processed (in chunks of ``CHUNK_ROWS`` rows):
+How a table is processed (in chunks of ``CHUNK_ROWS`` rows, as a pipeline: the DuckDB query of one chunk runs
+in a worker thread, without the GIL, while Python prepares the next chunk and finishes the previous one):
 
 1. Text fields (title, authors, abstract) are brought to their repaired ASCII form first: plain values
-   (printable ASCII without markup, ``text.is_plain``) as they are, the others through
-   ``text.prep_text`` in Python once per distinct value (ftfy, entities, LaTeX, anyascii). Every text
-   normaliser is defined on that form, so both paths start from the same string.
-2. One DuckDB query computes every output for the values whose shape it fully understands: folding of
-   titles (unless a noise prefix/suffix may be present) and abstracts (id tokens, labels and copyright
-   lines stripped by the same four patterns as ``abstract.clean_abstract_plain``), the common author-list
-   layouts (BibTeX "Last, F. and ...", DBLP "First Last, ...", PubMed "Last FM, ...", the glued export form
-   "Adeli K.Lewis G. F.", with a trailing "et al."), bare/prefixed DOIs, new-style arXiv ids, arXiv/DOI/
-   code-hosting/plain URLs, digit PubMed ids, simple page ranges. For every other value it sets a
-   "route" flag.
+   (printable ASCII without markup, ``text.is_plain``) as they are, values whose only non-ASCII characters
+   are typographic ones by one regex substitution, the others through ``text.prep_text`` in Python once
+   per distinct value (ftfy, entities, LaTeX, anyascii). Every text normaliser is defined on that form, so
+   both paths start from the same string.
+2. One DuckDB query (on a DuckDB copy of the chunk, so that it may use every thread) computes every output
+   for the values whose shape it fully understands: folding of titles (unless a noise prefix/suffix may be
+   present) and abstracts (id tokens, labels and copyright lines stripped by the same four patterns as
+   ``abstract.clean_abstract_plain``), the common author-list layouts (BibTeX "Last, F. and ...", DBLP
+   "First Last, ...", PubMed "Last FM, ...", the glued export form "Adeli K.Lewis G. F.", with a trailing
+   "et al."), bare/prefixed DOIs (also with %2F escapes, one trailing full stop or a glued "PMID:123"),
+   new-style arXiv ids, arXiv/DOI/code-hosting/plain URLs, digit PubMed ids, simple page ranges. For every
+   other value it sets a "route" flag.
 3. Routed values go through the same per-value Python functions ``normalise_record`` uses, once per
    distinct input. Low-cardinality fields (venue, volume, issue, dates cut to their date part, ISBN,
-   publication type) always take that route, remembered across chunks; abstract tokens are computed from
-   ``abstract_norm`` in Python (a set and a sort beat DuckDB's list functions on long lists).
+   publication type) always take that route; those, authors and pages are remembered across chunks.
+   Abstract tokens are computed over the whole ``abstract_norm`` column with Arrow and numpy
+   (``_abstract_tokens_arrow``), title numbers by one DuckDB ``regexp_extract_all``.
+4. List columns (``VARCHAR[]``) stay Arrow arrays and come out as ``pd.ArrowDtype(pa.list_(pa.string()))``
+   columns; Python results for routed rows are spliced in by one ``take`` (``_patched``).
 
 The SQL mirrors the Python definitions exactly on the values it accepts (each ``*_SQL`` pattern sits
 beside the Python it stands for); ``tests/test_normalise_frame.py`` checks table == per-record results
@@ -566,7 +572,7 @@ def _abstract_tokens_arrow(norm: pa.Array) -> pa.Array:
 
 # ------------------------------------------------------------------------------------------ main
 
-CHUNK_ROWS = 200_000
+CHUNK_ROWS = 100_000  # two chunks in flight (query + Python): 1M records stay under 4 GB
 SQL_THREADS = max(1, min(2, os.cpu_count() or 1))
 
 
