@@ -7,6 +7,7 @@ there ``fold(s) == " ".join(re.findall("[0-9a-z]+", s.lower().replace("'", "")))
 
 from __future__ import annotations
 
+import codecs
 import html
 import math
 import re
@@ -87,14 +88,31 @@ _SPACE_RESTORED = frozenset("\xc2\xc3\xc5\xce\xd0\xd9\xe2\xe3")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
+class _MojibakeFound(Exception):
+    pass
+
+
+def _mojibake_run(exc: UnicodeEncodeError) -> tuple[str, int]:
+    """Error handler of ``_may_be_mojibake``: the ASCII encoder hands it each maximal run of non-ASCII characters
+    (the runs ``_NON_ASCII`` finds), found by C code instead of a Python regex scan of the whole string."""
+    s, end = exc.object, exc.end
+    run = s[exc.start:end]
+    if _MOJIBAKE_RUN.search(run) or (run[-1] in _SPACE_RESTORED and s[end:end + 1] == " "):
+        raise _MojibakeFound
+    return "", end
+
+
+codecs.register_error("linkage.mojibake_run", _mojibake_run)
+
+
 def _may_be_mojibake(s: str) -> bool:
     """False when ``s`` has no sequence ftfy could read as mis-decoded UTF-8 (checked run by run)."""
     if "\x1a" in s:
         return True
-    for m in _NON_ASCII.finditer(s):
-        run = m.group(0)
-        if _MOJIBAKE_RUN.search(run) or (run[-1] in _SPACE_RESTORED and s[m.end():m.end() + 1] == " "):
-            return True
+    try:
+        s.encode("ascii", "linkage.mojibake_run")
+    except _MojibakeFound:
+        return True
     return False
 
 
@@ -129,9 +147,24 @@ def _ascii_run(m: re.Match) -> str:
     return out
 
 
+def _ascii_run_error(exc: UnicodeEncodeError) -> tuple[str, int]:
+    """Error handler of ``to_ascii``: each maximal run of non-ASCII characters (what ``_NON_ASCII`` matches),
+    transliterated as ``_ascii_run`` does; the ASCII encoder finds the runs in C."""
+    run = exc.object[exc.start:exc.end]
+    out = _ASCII_RUNS.get(run)
+    if out is None:
+        out = anyascii(run)
+        if len(_ASCII_RUNS) < 200_000:
+            _ASCII_RUNS[run] = out
+    return out, exc.end
+
+
+codecs.register_error("linkage.ascii_run", _ascii_run_error)
+
+
 def to_ascii(s: str) -> str:
     """Transliterate to ASCII (anyascii): ``Jörg Łukasz 東京`` -> ``Jorg Lukasz DongJing``."""
-    return s if s.isascii() else _NON_ASCII.sub(_ascii_run, s)
+    return s if s.isascii() else s.encode("ascii", "linkage.ascii_run").decode("ascii")
 
 
 def fold_fixed(s: str) -> str:
