@@ -111,6 +111,7 @@ def run_project(data: Path, out: Path, timeout: float, memory_limit_mb: float | 
     info = json.loads((out / "run.json").read_text())
     res["timings"] = info.get("timings", {})
     res["training_timings"] = (info.get("training") or {}).get("timings", {})
+    res["peak_by_stage"] = info.get("peak_memory_mb", {})
     res["counts"] = info.get("counts", {})
     rec = pd.read_parquet(out / "records.parquet", columns=["unique_id", "source", "source_id"])
     order = [i["source"] for i in info.get("inputs", [])]
@@ -171,7 +172,7 @@ def render(rows: list[dict], max_pairs: float) -> str:
         for k in (r["project"].get("timings") or {}):
             if k not in stage_names and k != "total":
                 stage_names.append(k)
-    main_rows, stage_rows, train_rows = [], [], []
+    main_rows, stage_rows, train_rows, peak_rows = [], [], [], []
     for r in rows:
         p, b = r["project"], r.get("bare") or {}
         n = r["summary"]["records"]
@@ -190,6 +191,8 @@ def render(rows: list[dict], max_pairs: float) -> str:
             f"**{ratio:.2f}×**" if ratio is not None else "–",
             " / ".join(_fmt_load(x.get("load")) for x in (p, b) if x),
         ])
+        pk = p.get("peak_by_stage") or {}
+        peak_rows.append([f"{n:,}"] + [f"{pk[s]:,.0f}" if pk.get(s) is not None else "" for s in stage_names])
         tt = p.get("training_timings") or {}
         train_rows.append([f"{n:,}"] + [f"{tt[k]:.1f}" if k in tt else "" for k in ("prior", "u", "em", "predict")])
         stage_rows.append([f"{n:,}"] + [f"{t[s]:.1f}" if s in t else "" for s in stage_names]
@@ -214,6 +217,8 @@ def render(rows: list[dict], max_pairs: float) -> str:
         "\nInside this project's `train` stage (run.json `training.timings`; `predict` includes building the "
         "scoring linker and the pairs table):\n",
         markdown_table(["records", "prior", "u", "EM", "predict"], train_rows),
+        "\nThis project's peak resident memory (MB) when each stage ended (run.json `peak_memory_mb`):\n",
+        markdown_table(["records", *stage_names], peak_rows),
         "\n" + GENERATOR_NOTE,
     ]
     verdicts = []
@@ -254,13 +259,19 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(a.workdir)
     work.mkdir(parents=True, exist_ok=True)
     cmd = "python -m benchmarks.speed" + (f" --sizes {a.sizes}" if a.sizes != "10000,100000" else "") \
-        + (" --no-bare" if a.no_bare else "") + (f" --max-pairs {a.max_pairs:g}" if a.max_pairs != 1e7 else "")
+        + (" --no-bare" if a.no_bare else "") + (f" --max-pairs {a.max_pairs:g}" if a.max_pairs != 1e7 else "") \
+        + (f" --memory-limit-mb {a.memory_limit_mb:g}" if a.memory_limit_mb != 8192 else "")
     if a.render_only:
         saved = json.loads((work / "results.json").read_text())
         rows = saved["rows"] if isinstance(saved, dict) else saved
         for r in rows:  # older results: recover the stages of failed runs from their logs
             if not r["project"].get("ok") and not r["project"].get("timings"):
                 r["project"]["timings"] = stages_from_log(work / f"run-{r['summary']['records']}.log")
+            rj = work / f"run-{r['summary']['records']}" / "run.json"
+            if r["project"].get("ok") and rj.exists():  # and what older results did not keep
+                info = json.loads(rj.read_text())
+                r["project"].setdefault("peak_by_stage", info.get("peak_memory_mb", {}))
+                r["project"].setdefault("training_timings", (info.get("training") or {}).get("timings", {}))
         meta = saved.get("meta", {}) if isinstance(saved, dict) else {}
         text = render(rows, a.max_pairs)
         if a.no_write:

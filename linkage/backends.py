@@ -96,7 +96,13 @@ class DuckDBBackend(Backend):
         con = self.connect()
         db_api = DuckDBAPI(connection=con)
         table = pa.Table.from_pandas(model_df, schema=arrow_schema(), preserve_index=False)
-        sdf = db_api.register(table, dataset_display_name=name)
+        # copied into a DuckDB table (compressed, and under the memory limit: it can spill) and the Arrow
+        # copy let go, rather than registered as a view that keeps the Arrow table alive with the linker
+        con.register("__linkage_input_arrow", table)
+        con.execute(f'create table "{name}" as select * from __linkage_input_arrow')
+        con.unregister("__linkage_input_arrow")
+        del table
+        sdf = db_api.register(name)
         return Linker(sdf, settings, log_level=logging.ERROR)
 
     def scalar_row(self, linker, sql: str) -> tuple:

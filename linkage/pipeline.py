@@ -151,6 +151,18 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     df.to_parquet(path, index=False)
 
 
+def _peak_rss_mb() -> float | None:
+    """This process's peak resident memory so far, in MB (None where the platform does not say)."""
+    try:
+        import resource
+        import sys
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return round(peak / 1024 ** 2 if sys.platform == "darwin" else peak / 1024, 1)
+    except (ImportError, OSError, ValueError):
+        return None
+
+
 class _Stages:
     """Per-stage timings and progress callbacks."""
 
@@ -158,6 +170,7 @@ class _Stages:
         self.say = progress or _noop
         self.timings: dict[str, float] = {}
         self.counts: dict[str, Any] = {}
+        self.peak_mb: dict[str, float | None] = {}  # the process's peak resident memory when each stage ended
         self.t_start = time.perf_counter()
 
     def __call__(self, name: str):
@@ -171,6 +184,7 @@ class _Stages:
 
             def __exit__(self, et, ev, tb):
                 stages.timings[name] = round(time.perf_counter() - self.t, 3)
+                stages.peak_mb[name] = _peak_rss_mb()
                 if et is None:
                     stages.say(name, {"event": "end", "seconds": stages.timings[name],
                                       **stages.counts.get(name, {})})
@@ -256,14 +270,82 @@ def run(
                             link_type=link_type, inputs=inputs)
 
 
+PAIRS_CHUNK = 500_000
+
+
+def _fit_and_score(records: pd.DataFrame, spec: Spec, link_type: str, seed: int, model_from, engine):
+    """``modelling.fit_and_score``, with the scored pairs built in chunks on DuckDB.
+
+    The same pairs table (the same rows, columns and order): Splink's predictions are read from DuckDB
+    sorted by the pair's canonical ids, ``PAIRS_CHUNK`` rows at a time, and each chunk goes through the
+    same ``tidy_pairs`` and ``add_relations`` as the whole table would. At millions of pairs this holds
+    one chunk's intermediate frames instead of three whole-table copies (Splink's columns, the tidied
+    table, the copy with relations). Other engines use ``fit_and_score`` as it is.
+    """
+    import time
+
+    from .modelling import Fitted, _compiled_for, fit_and_score, fit_model, load_model_file, round_model
+    from .scoring import choose_threshold, model_frame
+    from .training import TrainingReport
+
+    if engine.dialect != "duckdb" or len(records) < 2:
+        return fit_and_score(records, spec, link_type, seed, model_from=model_from, backend=engine)
+    if model_from is not None:
+        from .backends import get_backend
+
+        model = round_model(_compiled_for(load_model_file(model_from), spec, model_frame(records.iloc[:0]),
+                                          link_type, get_backend("duckdb")))
+        rep = TrainingReport()
+        rep.prior_source = "reused"
+        rep.prior = model.get("probability_two_random_records_match")
+    else:
+        model, rep = fit_model(records, spec, link_type, seed, engine)
+    t0 = time.perf_counter()
+    linker = engine.make_linker(model_frame(records), model)
+    pairs = _predict_pairs_chunked(linker, model, records[["unique_id", "pub_type"]])
+    del linker
+    rep.timings["predict"] = round(time.perf_counter() - t0, 3)
+    threshold, info = choose_threshold(pairs, spec.threshold)
+    return Fitted(pairs=pairs, model=model, training=rep.as_dict(), threshold=threshold, threshold_info=info)
+
+
+def _predict_pairs_chunked(linker, model: dict, forms: pd.DataFrame) -> pd.DataFrame:
+    """Every blocked pair, as ``scoring.tidy_pairs`` + ``scoring.add_relations`` make it, chunk by chunk."""
+    import pyarrow as pa
+
+    from .scoring import add_relations, tidy_pairs
+
+    pred = linker.inference.predict()
+    names = [c["output_column_name"] for c in model["comparisons"]]
+    wanted = ["unique_id_l", "unique_id_r", "source_l", "source_r", "match_weight", "match_probability"]
+    for n in names:
+        wanted += [f"gamma_{n}", f"mw_{n}", f"mw_tf_adj_{n}"]
+    available = {c.unquote().name for c in pred.columns}
+    cols = ", ".join(f'"{c}"' for c in wanted if c in available)
+    con = linker._db_api._execute_sql_against_backend
+    reader = con(f"select {cols} from {pred.physical_name} order by least(unique_id_l, unique_id_r), "
+                 f"greatest(unique_id_l, unique_id_r)").fetch_arrow_reader(PAIRS_CHUNK)
+    parts = []
+    for batch in reader:
+        chunk = add_relations(tidy_pairs(batch.to_pandas(), model), forms)
+        parts.append(pa.Table.from_pandas(chunk, preserve_index=False))
+        del chunk
+    pred.drop_table_from_database_and_remove_from_cache()
+    if not parts:
+        from .modelling import _empty_pairs
+
+        return add_relations(_empty_pairs(model), forms)
+    table = pa.concat_tables(parts)
+    del parts
+    return table.to_pandas()
+
+
 def _after_normalise(records: pd.DataFrame, mappings: dict, spec: Spec, st: _Stages, warnings: list[str],
                      out_path: Path, *, seed: int, model, decisions, report: bool, engine, n_tables: int,
                      link_type: str, inputs: list[dict]) -> Run:
     """Train (or reuse a model), score, cluster, merge and write: everything after normalisation."""
-    from .modelling import fit_and_score
-
     with st("train"):
-        fitted = fit_and_score(records, spec, link_type, seed, model_from=model, backend=engine)
+        fitted = _fit_and_score(records, spec, link_type, seed, model, engine)
     warnings.extend(fitted.training.get("warnings", []))
     from .clustering import cluster, separate_relations
     from .constraints import load_decisions, one_to_one_sources, settings_decisions_path
@@ -323,6 +405,7 @@ def _finish(out_path: Path, records: pd.DataFrame, mappings: dict, pairs: pd.Dat
             "largest_cluster": int(sizes.max()) if len(sizes) else 0,
         },
         "timings": st.timings,
+        "peak_memory_mb": st.peak_mb,
         "warnings": warnings,
     }
     (out_path / "run.json").write_text(json.dumps(full, indent=2, default=str))

@@ -120,3 +120,29 @@ def test_replace_section_appends_and_rejects_markers():
 def test_markdown_table():
     t = markdown_table(["a", "b"], [[1, None]])
     assert t.splitlines() == ["| a | b |", "|---|---:|", "| 1 |  |"]
+
+
+def test_generator_keeps_title_openings_spread(tmp_path):
+    """The speed data: every work its own title, at most MAX_OPENING works per 20-character title
+    opening (so blocks stay realistic at 1M records), and every record in the truth file."""
+    import csv
+    from collections import Counter
+
+    from benchmarks.generate import MAX_OPENING, generate
+
+    summary = generate(3000, tmp_path, seed=3)
+    assert summary["records"] == 3000
+    with open(tmp_path / "truth.csv", newline="", encoding="utf-8") as fh:
+        truth = {(r["source"], r["id"]): r["entity"] for r in csv.DictReader(fh)}
+    assert len(truth) == 3000 and len(set(truth.values())) == summary["works"]
+    titles = {}
+    with open(tmp_path / "crossref.csv", newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            titles.setdefault(truth[("crossref", r["id"])], r["title"])
+    for name in ("arxiv", "pwc"):
+        for line in (tmp_path / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            titles.setdefault(truth[(name, r["id"])], r["title"])
+    openings = Counter(t.lower()[:20] for t in titles.values() if t)
+    assert max(openings.values()) <= MAX_OPENING + 5  # a copy's typo or case change can move one across
+    assert len(openings) > 0.8 * len(titles)
