@@ -163,3 +163,20 @@ def test_urls_never_keep_malformed_hosts(s):
         assert "." in host and host == host.lower()
     assert f["repo_url"] is None or f["repo_url"] in {"/".join(u.lower().split("/")[:3]).removesuffix(".git")
                                                       for u in f["urls_norm"]}
+
+
+_RUN_TEXT = st.lists(st.sampled_from(["a", " ", "Z", "é", "Ã", "©", "â€™", "Ð", "¾", "\x85", "\ufffd", "\x1a", "東京",
+                                      "ß", "\u2019", "\ud800", "\U0001f600", "Ã ", "x y"]), max_size=12).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_RUN_TEXT | st.text(max_size=30))
+def test_codec_run_scans_equal_the_regex_definitions(s):
+    """to_ascii and the mojibake pre-check find non-ASCII runs with the ASCII encoder; same as the regex scan."""
+    from linkage.normalise import text as t
+
+    assert t.to_ascii(s) == (s if s.isascii() else t._NON_ASCII.sub(t._ascii_run, s))
+    ref = "\x1a" in s or any(t._MOJIBAKE_RUN.search(m.group(0)) or (m.group(0)[-1] in t._SPACE_RESTORED
+                                                                    and s[m.end():m.end() + 1] == " ")
+                             for m in t._NON_ASCII.finditer(s))
+    assert t._may_be_mojibake(s) == bool(ref)
