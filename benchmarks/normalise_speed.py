@@ -31,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from linkage.normalise import NORMALISED_COLUMNS
-from linkage.normalise.sql import normalise_table
+from linkage.normalise.sql import CHUNK_ROWS, normalise_table
 from linkage.normalise.venue import iso4_table
 
 DATA = Path(__file__).with_name("data") / "normalise" / "real_records.jsonl"
@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     load_after = os.getloadavg()
     seconds = stats.pop("seconds", {})
     rss = stats.pop("rss_mb", {})
-    stats.pop("cpu_seconds", None)  # process-wide CPU: the query thread runs beside every stage
+    main_cpu = stats.pop("cpu_seconds", {})  # CPU of the main thread alone (the query runs in another)
     stats.pop("_c", None)
     stats.pop("_t", None)
     lines = [
@@ -294,10 +294,13 @@ def main(argv: list[str] | None = None) -> int:
         f"(the generated input frame alone: {rss_before:,.0f} MB)",
         f"CPU time {cpu:.1f} s ({args.n / cpu:,.0f} records per CPU-second) on {os.cpu_count()} cores; "
         f"load average (1/5/15 min) before {_load(load_before)}, after {_load(load_after)}",
-        "Python path (rows, distinct values) per field group:",
-        *(f"  {k:14s} {rows:>10,} rows {distinct:>10,} distinct" for k, (rows, distinct) in sorted(stats.items())),
+        "Python path per field group (rows sent, distinct values summed over chunks, calls of the Python function "
+        "after the cross-chunk memo):",
+        *(f"  {k:14s} {rows:>10,} rows {distinct:>10,} distinct {calls:>10,} calls"
+          for k, (rows, distinct, calls) in sorted(stats.items())),
         "seconds per stage (main thread; the DuckDB query runs in a thread beside it): "
         + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items()),
+        "main-thread CPU seconds per stage: " + ", ".join(f"{k} {v:.2f}" for k, v in main_cpu.items()),
         "RSS after stage (MB): " + ", ".join(f"{k} {v:,.0f}" for k, v in rss.items()),
     ]
     sys.stdout.write("\n".join(lines) + "\n")
@@ -314,14 +317,18 @@ def main(argv: list[str] | None = None) -> int:
             f"| {args.n / dt:,.0f} | {dt:.1f} | {cpu:.1f} | {peak:,.0f} | {rss_before:,.0f} | "
             f"{_load(load_before)} / {_load(load_after)} |",
             "",
-            "Values sent to the per-value Python functions (rows, distinct values):",
+            "Values sent to the per-value Python functions: rows, distinct values (summed over the chunks of "
+            f"{CHUNK_ROWS:,} rows) and calls (after the memo kept across chunks for venue, volume, issue, dates, "
+            "ISBN, publication type, authors and pages):",
             "",
-            "| field group | rows | distinct |",
-            "|---|---:|---:|",
-            *(f"| {k} | {rows:,} | {distinct:,} |" for k, (rows, distinct) in sorted(stats.items())),
+            "| field group | rows | distinct | calls |",
+            "|---|---:|---:|---:|",
+            *(f"| {k} | {rows:,} | {distinct:,} | {calls:,} |" for k, (rows, distinct, calls) in sorted(stats.items())),
             "",
-            "Seconds per stage (main thread; the DuckDB query of the next chunk runs in a thread beside it): "
-            + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()) + ".",
+            "Seconds per stage (main thread; the DuckDB query of the next chunk runs in a thread beside it, its "
+            "total is `sql query (thread)`): " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()) + ".",
+            "",
+            "Main-thread CPU seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in main_cpu.items()) + ".",
             "",
             f"Machine: {os.cpu_count()} cores, shared with other jobs (see the load average).",
         ])

@@ -461,8 +461,8 @@ def _groups(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 class _Mapped:
     """Results of a per-distinct-value function: ``rows``, their group numbers, one result per group."""
 
-    def __init__(self, rows: np.ndarray, inverse: np.ndarray, results: list[dict]):
-        self.rows, self.inverse, self.results = rows, inverse, results
+    def __init__(self, rows: np.ndarray, inverse: np.ndarray, results: list[dict], calls: int = 0):
+        self.rows, self.inverse, self.results, self.calls = rows, inverse, results, calls
 
 
 def _py_map(fn: Callable, arrays: Sequence[np.ndarray], rows: np.ndarray | None = None,
@@ -477,20 +477,24 @@ def _py_map(fn: Callable, arrays: Sequence[np.ndarray], rows: np.ndarray | None 
     sub = [a[rows] for a in arrays]
     first, inverse = _groups(sub)
     results = []
+    calls = 0
     for i in first.tolist():
         args = tuple(a[i] for a in sub)
         if memo is None:
             results.append(fn(*args))
+            calls += 1
             continue
         try:
             r = memo.get(args)
         except TypeError:  # a list or dict cell
             results.append(fn(*args))
+            calls += 1
             continue
         if r is None:
             r = memo[args] = fn(*args)
+            calls += 1
         results.append(r)
-    return _Mapped(rows, inverse, results)
+    return _Mapped(rows, inverse, results, calls)
 
 
 _SQL_OUTPUTS = ("title_norm", "title_key", "title_tokens", "title_generic", *AUTHOR_COLUMNS, "doi_norm",
@@ -502,11 +506,11 @@ _SQL_FLAGS = ("t_route", "a_route", "i_route", "p_route", "g_route")
 
 def _set(res: dict[str, np.ndarray], m: _Mapped, keys: Sequence[str], stats: dict | None = None) -> None:
     """Write the mapped results into the output columns at their rows (list columns: queued as patches of
-    their Arrow column, see ``_patched``)."""
+    their Arrow column, see ``_patched``). ``stats[field]``: (rows, distinct values per chunk, Python calls)."""
     if stats is not None:
         name = keys[0] if len(keys) == 1 else keys[0].split("_")[0]
-        rows, distinct = stats.get(name, (0, 0))
-        stats[name] = (rows + len(m.rows), distinct + len(m.results))
+        rows, distinct, calls = stats.get(name, (0, 0, 0))
+        stats[name] = (rows + len(m.rows), distinct + len(m.results), calls + m.calls)
     if len(m.rows) == 0:
         return
     for k in keys:
