@@ -8,14 +8,13 @@ in a worker thread, without the GIL, while Python prepares the next chunk and fi
    are typographic ones by one regex substitution, the others through ``text.prep_text`` in Python once
    per distinct value (ftfy, entities, LaTeX, anyascii). Every text normaliser is defined on that form, so
    both paths start from the same string.
-2. One DuckDB query (on a DuckDB copy of the chunk, so that it may use every thread) computes every output
-   for the values whose shape it fully understands: folding of titles (unless a noise prefix/suffix may be
-   present) and abstracts (id tokens, labels and copyright lines stripped by the same four patterns as
-   ``abstract.clean_abstract_plain``), the common author-list layouts (BibTeX "Last, F. and ...", DBLP
-   "First Last, ...", PubMed "Last FM, ...", the glued export form "Adeli K.Lewis G. F.", with a trailing
-   "et al."), bare/prefixed DOIs (also with %2F escapes, one trailing full stop or a glued "PMID:123"),
-   new-style arXiv ids, arXiv/DOI/code-hosting/plain URLs, digit PubMed ids, simple page ranges. For every
-   other value it sets a "route" flag.
+2. One DuckDB query computes every output for the values whose shape it fully understands: folding of
+   titles (unless a noise prefix/suffix may be present) and abstracts (id tokens, labels and copyright
+   lines stripped by the same four patterns as ``abstract.clean_abstract_plain``), the common author-list
+   layouts (BibTeX "Last, F. and ...", DBLP "First Last, ...", PubMed "Last FM, ...", the glued export form
+   "Adeli K.Lewis G. F.", with a trailing "et al."), bare/prefixed DOIs (also with %2F escapes, one
+   trailing full stop or a glued "PMID:123"), new-style arXiv ids, arXiv/DOI/code-hosting/plain URLs, digit
+   PubMed ids, simple page ranges. For every other value it sets a "route" flag.
 3. Routed values go through the same per-value Python functions ``normalise_record`` uses, once per
    distinct input. Low-cardinality fields (venue, volume, issue, dates cut to their date part, ISBN,
    publication type) always take that route; those, authors and pages are remembered across chunks.
@@ -32,7 +31,6 @@ on real and generated records and on hypothesis-generated tricky strings.
 from __future__ import annotations
 
 import gc
-import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -577,7 +575,6 @@ def _abstract_tokens_arrow(norm: pa.Array) -> pa.Array:
 # ------------------------------------------------------------------------------------------ main
 
 CHUNK_ROWS = 100_000  # two chunks in flight (query + Python): 1M records stay under 4 GB
-SQL_THREADS = max(1, min(2, os.cpu_count() or 1))
 
 
 def normalise_table(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None = None) -> pd.DataFrame:
@@ -624,12 +621,11 @@ def normalise_table(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | 
 def _run_sql(table: pa.Table, stats: dict | None) -> pa.Table:
     """The main query over one chunk's input table (row order kept)."""
     t0 = time.perf_counter()
-    con = duckdb.connect(config={"threads": SQL_THREADS})
+    # One thread: a chunk is one DuckDB row group (122,880 rows), which is the unit of parallel scans anyway;
+    # the parallelism is the pipeline (this query beside Python's work on the neighbouring chunks).
+    con = duckdb.connect(config={"threads": 1})
     try:
-        con.register("t_in", table)
-        # a DuckDB table (not the Arrow scan) so that the query runs on every thread
-        con.execute("CREATE TEMP TABLE t AS SELECT * FROM t_in")
-        con.unregister("t_in")
+        con.register("t", table)
         out = con.sql(_query()).to_arrow_table()
     finally:
         con.close()
