@@ -307,8 +307,11 @@ def settings_schema(extra_columns: Iterable[str] = ()) -> dict:
                     "method": {"enum": ["guarded", "connected_components"], "default": "guarded",
                                "description": "guarded: join pairs strongest first and refuse joins that put "
                                               "conflicting records (different DOIs from one source, different "
-                                              "arXiv ids, generic titles of different issues, weak bridges) in "
-                                              "one work; connected_components: every linked pair joins."},
+                                              "arXiv ids, generic titles of different issues, weak bridges, "
+                                              "two multi-record clusters most of whose scored pairs fall below "
+                                              "the threshold) in one work, and links into a one-to-one source "
+                                              "that do not beat the record's next candidate there by 2 bits "
+                                              "(ambiguous); connected_components: every linked pair joins."},
                     "one_to_one": {"enum": ["auto", True, False], "default": "auto",
                                    "description": "A one-to-one source links to at most one record of each "
                                                   "other source. auto: sources with few within-source links."},

@@ -80,6 +80,9 @@ def auto_u_max_pairs(n_records: int) -> int:
     return int(max(1000, min(total, 150_000)))
 
 
+EXACT_U_MIN_RECORDS = 100   # records with the column present needed to trust u from value frequencies
+
+
 def exact_u_sql(table: str, col: str) -> str:
     """u of an exact-match level from value frequencies: the chance that two random records with the
     column present share a value, sum c(c-1) / n(n-1). Exact over all records, O(n) with one GROUP BY,
@@ -234,7 +237,9 @@ def _exact_u_overrides(linker, spec: Spec, rep: TrainingReport, backend=None) ->
             if len(levels) < 2 or levels[1].get("kind") != "exact" or "and" in levels[1]:
                 continue
             same, n = backend.scalar_row(linker, exact_u_sql(table, levels[1]["column"]))
-            if n and n > 1 and same:
+            # few records with the value (two records sharing a date: u = 1) make the frequency estimate
+            # meaningless; the sampled u stays
+            if n and n >= EXACT_U_MIN_RECORDS and same:
                 overrides[(comp["name"], levels[1].get("label"))] = float(same) / (float(n) * (float(n) - 1))
     except Exception as exc:  # a backend without this path keeps the sampled u
         rep.warnings.append(f"u from value frequencies unavailable ({str(exc).splitlines()[0][:100]})")
