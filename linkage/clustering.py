@@ -180,7 +180,7 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
         return s.where(s.notna(), None).tolist()
 
     src = records["source"].astype(str).tolist()
-    doi = values("doi_norm")
+    doi = [d.rstrip("/") or None if isinstance(d, str) else d for d in values("doi_norm")]  # '10.1/x/' is '10.1/x'
     arx = values("arxiv_id_norm")
     generic = (records.get("title_generic", pd.Series([False] * n)).fillna(False).astype(bool)
                | recurring_short_titles(records) | generic_phrase_titles(records)).tolist()

@@ -236,3 +236,14 @@ def test_blocking_catches_an_early_title_typo_with_authors_reordered():
     con.register("r", pd.DataFrame([right]))
     hits = [r for r in rules if con.execute(f"select count(*) from l, r where {r}").fetchone()[0]]
     assert any("right(l.title_key, 12)" in r.lower() and "author_count" in r for r in hits)
+
+
+def test_doi_trailing_slash_is_the_same_doi():
+    assert _level("doi", {"doi_norm": "10.25300/misq/2020/15190/"}, {"doi_norm": "10.25300/misq/2020/15190"}) == \
+        "same DOI but for a trailing slash"
+    assert _level("doi", {"doi_norm": "10.1/a"}, {"doi_norm": "10.1/b"}) == "different DOIs"
+    recs = pd.DataFrame({"unique_id": ["s:1", "s:2"], "source": ["s", "s"], "title_norm": ["a", "a"],
+                         "doi_norm": ["10.25300/misq/2020/15190/", "10.25300/misq/2020/15190"]})
+    out, rep = cluster(recs, _pairs([("s:1", "s:2", 20.0)]), threshold=5.0)
+    assert _groups(out) == {frozenset({"s:1", "s:2"})}          # not a DOI conflict within the source
+    assert "doi_conflict_same_source" not in rep.refused
