@@ -43,7 +43,7 @@ class DuckDBBackend(Backend):
     """Embedded DuckDB.
 
     ``threads`` (or ``LINKAGE_THREADS``), ``memory_limit`` (or ``LINKAGE_MEMORY_LIMIT``, e.g. ``"2GB"``;
-    default: a quarter of the machine's memory, at least 1 GB and at most 4 GB) and ``temp_directory`` (or
+    default: an eighth of the machine's memory, at least 1 GB and at most 2 GB) and ``temp_directory`` (or
     ``LINKAGE_TEMP_DIRECTORY``; default: a folder of this process under the system temp folder, which
     DuckDB creates on its first spill and removes when the connection closes) bound the engine: above the limit DuckDB spills joins, sorts and tables to the temp folder
     instead of growing, which keeps a million-record run within a few GB.
@@ -62,7 +62,7 @@ class DuckDBBackend(Backend):
             total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         except (ValueError, OSError, AttributeError):
             total = 8 * 1024 ** 3
-        return f"{max(1024, min(4096, total // 4 // 1024 ** 2))}MB"
+        return f"{max(1024, min(2048, total // 8 // 1024 ** 2))}MB"
 
     def connect(self):
         """A DuckDB connection with this backend's limits; no file or network access from SQL."""

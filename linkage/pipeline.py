@@ -6,6 +6,7 @@ back with the same tables the run folder holds.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import json
@@ -309,13 +310,49 @@ def _fit_and_score(records: pd.DataFrame, spec: Spec, link_type: str, seed: int,
     return Fitted(pairs=pairs, model=model, training=rep.as_dict(), threshold=threshold, threshold_info=info)
 
 
+@contextlib.contextmanager
+def _lean_predictions():
+    """Splink's predictions table without both records' compared values.
+
+    The run keeps ids, sources, gammas and weights of each pair; Splink's table also holds every compared
+    column twice (titles, author lists, abstract tokens...), which at millions of pairs is most of it and
+    spills gigabytes to disk. Splink keeps the gammas only with those values or in its training mode, so
+    the final select is built as in training mode (gammas kept), with the intermediate columns
+    (weights, term-frequency adjustments) still retained. Blocking, comparison and weights are unchanged.
+    """
+    import splink.internals.linker_components.inference as inference
+    from splink.internals.dialects import SplinkDialect
+    from splink.internals.predict import predict_from_comparison_vectors_sqls
+
+    original = inference.predict_from_comparison_vectors_sqls_using_settings
+
+    def lean(settings_obj, threshold_match_probability=None, threshold_match_weight=None,
+             include_clerical_match_score=False):
+        return predict_from_comparison_vectors_sqls(
+            unique_id_input_columns=settings_obj.column_info_settings.unique_id_input_columns,
+            core_model_settings=settings_obj.core_model_settings,
+            sql_dialect=SplinkDialect.from_string(settings_obj._sql_dialect_str),
+            threshold_match_probability=threshold_match_probability,
+            threshold_match_weight=threshold_match_weight,
+            retain_matching_columns=False, retain_intermediate_calculation_columns=True, training_mode=True,
+            additional_columns_to_retain=settings_obj._additional_columns_to_retain,
+            include_clerical_match_score=include_clerical_match_score)
+
+    inference.predict_from_comparison_vectors_sqls_using_settings = lean
+    try:
+        yield
+    finally:
+        inference.predict_from_comparison_vectors_sqls_using_settings = original
+
+
 def _predict_pairs_chunked(linker, model: dict, forms: pd.DataFrame) -> pd.DataFrame:
     """Every blocked pair, as ``scoring.tidy_pairs`` + ``scoring.add_relations`` make it, chunk by chunk."""
     import pyarrow as pa
 
     from .scoring import add_relations, tidy_pairs
 
-    pred = linker.inference.predict()
+    with _lean_predictions():
+        pred = linker.inference.predict()
     names = [c["output_column_name"] for c in model["comparisons"]]
     wanted = ["unique_id_l", "unique_id_r", "source_l", "source_r", "match_weight", "match_probability"]
     for n in names:
