@@ -222,28 +222,35 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
             cannot.add((index[b], index[a]))
     weight_between: dict[tuple[int, int], list[float]] = defaultdict(list)
     # votes between clusters for the split-vote check: every scored pair (above the threshold or not)
-    # votes yes when at or above the threshold; a pair the version policy keeps apart votes no.
-    # votes[root][other root] = [yes, total], merged as clusters join
-    votes: dict[int, dict[int, list[int]]] | None = None
+    # votes yes when at or above the threshold; a pair the version policy keeps apart votes no. Kept as
+    # arrays (each record's scored partners, CSR) and counted only when two multi-record clusters meet.
+    vote_ptr = vote_dst = vote_yes = None
+    root_of = np.arange(n)
     if method != "connected_components" and min_link_share > 0 and len(pairs):
-        votes = defaultdict(dict)
         held_rel = pairs["relation"].isin(separate_relations) if separate_relations and "relation" in pairs \
             else pd.Series(False, index=pairs.index)
         yes_v = (pairs["match_weight"].to_numpy(dtype=float) >= threshold) & ~held_rel.to_numpy()
         pl = pairs["unique_id_l"].astype(str).map(index)
         pr = pairs["unique_id_r"].astype(str).map(index)
         ok = pl.notna().to_numpy() & pr.notna().to_numpy()
-        for a_, b_, y_ in zip(pl.to_numpy()[ok].astype(int).tolist(), pr.to_numpy()[ok].astype(int).tolist(),
-                              yes_v[ok].tolist()):
-            if a_ == b_:
-                continue
-            for u_, v_ in ((a_, b_), (b_, a_)):
-                c_ = votes[u_].get(v_)
-                if c_ is None:
-                    votes[u_][v_] = [int(y_), 1]
-                else:
-                    c_[0] += int(y_)
-                    c_[1] += 1
+        pa_ = pl.to_numpy()[ok].astype(np.int64)
+        pb_ = pr.to_numpy()[ok].astype(np.int64)
+        src_ = np.concatenate([pa_, pb_])
+        order = np.argsort(src_, kind="stable")
+        vote_dst = np.concatenate([pb_, pa_])[order]
+        vote_yes = np.concatenate([yes_v[ok], yes_v[ok]])[order]
+        vote_ptr = np.searchsorted(src_[order], np.arange(n + 1))
+
+    def split_votes(small: list[int], other: int) -> tuple[int, int]:
+        """(yes, total) over the scored pairs between records ``small`` and the cluster rooted at ``other``."""
+        starts = vote_ptr[small]
+        lens = vote_ptr[np.asarray(small) + 1] - starts
+        tot = int(lens.sum())
+        if tot == 0:
+            return 0, 0
+        idx = np.arange(tot) + np.repeat(starts - np.concatenate(([0], np.cumsum(lens)[:-1])), lens)
+        hit = root_of[vote_dst[idx]] == other
+        return int(vote_yes[idx][hit].sum()), int(hit.sum())
 
     frozen_of: dict[int, str] = {index[u]: c for u, c in (frozen or {}).items() if u in index}
     frozen_root: dict[int, str] = {}
@@ -281,8 +288,8 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
         gb = [x for x in B if generic[x]]
         if ga and gb and not any(_same_item(x, y) for x in ga for y in gb):
             return "generic_title"
-        if len(A) > 1 and len(B) > 1 and votes is not None:
-            yes, total = votes[ra].get(rb, (0, 0))
+        if len(A) > 1 and len(B) > 1 and vote_ptr is not None:
+            yes, total = split_votes(A, rb) if len(A) <= len(B) else split_votes(B, ra)
             if total and yes < min_link_share * total:
                 return "split_vote"
         if len(A) > 1 and len(B) > 1 and w < threshold + bridge_margin:
@@ -321,27 +328,13 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
         if len(members[ra]) < len(members[rb]):
             ra, rb = rb, ra
         parent[rb] = ra
-        members[ra].extend(members.pop(rb))
+        moved = members.pop(rb)
+        root_of[moved] = ra
+        members[ra].extend(moved)
         fz = frozen_root.pop(rb, None)
         if fz is not None:
             frozen_root[ra] = fz
         rep.edges_used += 1
-        if votes is not None:  # rb's votes become ra's
-            vb = votes.pop(rb, {})
-            va = votes[ra]
-            for other, (y_, t_) in vb.items():
-                ov = votes[other]
-                ov.pop(rb, None)
-                if other == ra:
-                    continue
-                c_ = va.get(other)
-                if c_ is None:
-                    va[other] = [y_, t_]
-                    ov[ra] = [y_, t_]
-                else:
-                    c_[0] += y_
-                    c_[1] += t_
-                    ov[ra] = [c_[0], c_[1]]
         # carry over support counts of the absorbed cluster
         for key in [k for k in weight_between if rb in k]:
             other = key[0] if key[1] == rb else key[1]
