@@ -25,6 +25,7 @@ import random
 import resource
 import string
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -41,6 +42,54 @@ FIELDS = ("id", "title", "authors", "date", "year", "venue", "volume", "issue", 
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def _tree_rss_mb() -> float:
+    """Resident memory of this process and all its descendants now (Linux /proc), MB."""
+    me = os.getpid()
+    parent: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as fh:
+                st = fh.read().rsplit(")", 1)[1].split()
+            parent[int(d)] = int(st[1])
+            rss[int(d)] = int(st[21])  # pages
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, grew = {me}, True
+    while grew:
+        grew = False
+        for pid, pp in parent.items():
+            if pp in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return sum(rss.get(p, 0) for p in tree) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class TreeSampler:
+    """The peak of ``_tree_rss_mb`` sampled every ``interval`` seconds in a thread (worker processes count)."""
+
+    def __init__(self, interval: float = 0.05):
+        self.interval, self.peak = interval, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _tree_rss_mb())
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _tree_rss_mb())
 
 
 def _typo(rng: random.Random, s: str) -> str:
@@ -262,8 +311,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1_000_000, help="records to generate (default 1,000,000)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--processes", choices=("auto", "on", "off"), default="auto",
+                    help="worker processes: auto (by table size, as normalise_frame), on or off")
     ap.add_argument("--write", action="store_true", help='write the result into BENCHMARKS.md ("normalise-speed")')
     args = ap.parse_args(argv)
+    args.processes = {"auto": None, "on": True, "off": False}[args.processes]
     t0 = time.perf_counter()
     gc.disable()
     frame = build_frame(args.n, args.seed)
@@ -275,13 +327,25 @@ def main(argv: list[str] | None = None) -> int:
     stats: dict = {}
     load_before = os.getloadavg()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    out = normalise_table(frame, mapping, stats)
-    dt = time.perf_counter() - t0
+    with TreeSampler() as sampler:
+        out = normalise_table(frame, mapping, stats, processes=args.processes)
+        dt = time.perf_counter() - t0
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # worker processes, reaped when the pool shut down
+    cpu_parent = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    cpu_children = (ch1.ru_utime - ch0.ru_utime) + (ch1.ru_stime - ch0.ru_stime)
+    cpu = cpu_parent + cpu_children
     assert list(out.columns) == list(NORMALISED_COLUMNS) and len(out) == args.n
-    peak = _rss_mb()
+    workers = stats.pop("workers", 1)
+    stats.pop("worker_pids", None)
+    stats.pop("worker_cpu_seconds", None)
+    stats.pop("worker_rss_mb", None)
+    child_peak = ch1.ru_maxrss / 1024
+    # peak of the process tree: sampled sum of the RSS of this process and its workers, and never less than
+    # this process's own peak
+    peak = max(sampler.peak, _rss_mb())
     load_after = os.getloadavg()
     seconds = stats.pop("seconds", {})
     rss = stats.pop("rss_mb", {})
@@ -292,7 +356,10 @@ def main(argv: list[str] | None = None) -> int:
         f"generated {args.n:,} records in {t_gen:.1f} s (RSS {rss_before:,.0f} MB)",
         f"normalise_frame: {dt:.2f} s = {args.n / dt:,.0f} records/s; peak RSS {peak:,.0f} MB "
         f"(the generated input frame alone: {rss_before:,.0f} MB)",
-        f"CPU time {cpu:.1f} s ({args.n / cpu:,.0f} records per CPU-second) on {os.cpu_count()} cores; "
+        f"peak RSS of the process tree sampled every 50 ms (this process + "
+        f"{workers if workers > 1 else 0} workers): {sampler.peak:,.0f} MB; this process {_rss_mb():,.0f} MB; largest worker {child_peak:,.0f} MB",
+        f"CPU time {cpu:.1f} s (this process {cpu_parent:.1f} s, workers {cpu_children:.1f} s; "
+        f"{args.n / cpu:,.0f} records per CPU-second) on {os.cpu_count()} cores, {workers} worker process(es); "
         f"load average (1/5/15 min) before {_load(load_before)}, after {_load(load_after)}",
         "Python path per field group (rows sent, distinct values summed over chunks, calls of the Python function "
         "after the cross-chunk memo):",

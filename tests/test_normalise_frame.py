@@ -198,3 +198,66 @@ def test_bulk_preparation_equals_prep_text(values):
             assert g is None or is_blank(g)
         else:
             assert g == prep_text(v)
+
+
+def test_worker_processes_equal_one_process(monkeypatch):
+    """The process path (forced on a small table, chunks of 150 rows over the workers) gives the same frame,
+    in the same order, as the in-process path; called while this process has a DuckDB connection open, as
+    the pipeline does (workers are spawned, so nothing of it is inherited)."""
+    import duckdb
+
+    from linkage.normalise import sql
+
+    frame = _generator().build_frame(400, seed=11)
+    frame.index = frame.index * 3 + 7  # a non-default index is kept
+    mapping = {f: f for f in FIELDS if f in frame.columns}
+    con = duckdb.connect()
+    con.sql("SELECT 42").fetchall()
+    try:
+        whole = sql.normalise_table(frame, mapping, processes=False)
+        monkeypatch.setattr(sql, "PROCESS_CHUNK_ROWS", 150)
+        stats: dict = {}
+        spread = sql.normalise_table(frame, mapping, stats, processes=True)
+    finally:
+        con.close()
+    assert stats["workers"] >= 1 and stats.get("worker_pids")
+    assert list(spread.columns) == list(whole.columns)
+    assert spread.index.equals(whole.index)
+    for c in NORMALISED_COLUMNS:
+        assert spread[c].dtype == whole[c].dtype, c
+        assert [_plain(v) for v in spread[c]] == [_plain(v) for v in whole[c]], c
+
+
+def test_process_threshold(monkeypatch):
+    from linkage.normalise import sql
+
+    calls = []
+    monkeypatch.setattr(sql, "_normalise_in_processes", lambda *a: calls.append(a) or "spread")
+    frame = _generator().build_frame(30, seed=3)
+    mapping = {f: f for f in FIELDS if f in frame.columns}
+    sql.normalise_table(frame, mapping)  # small: no processes
+    assert calls == []
+    monkeypatch.setattr(sql, "PROCESS_MIN_ROWS", 20)
+    monkeypatch.setattr(sql, "_worker_count", lambda: 2)
+    assert sql.normalise_table(frame, mapping) == "spread"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=st.characters(max_codepoint=127), max_size=60),
+                          st.text(alphabet="aB 'z9-\t\n.", max_size=40)), min_size=1, max_size=20))
+def test_python_fold_of_ascii_abstracts_equals_the_sql_fold(values):
+    import duckdb
+    import pyarrow as pa
+
+    from linkage.normalise.abstract import MIN_ABSTRACT_CHARS
+    from linkage.normalise.sql import _fold_ascii
+    from linkage.normalise.text import fold_fixed
+
+    got = _fold_ascii(pa.array(values, type=pa.string())).to_pylist()
+    sql = duckdb.sql("SELECT trim(regexp_replace(replace(lower(v), '''', ''), '[^0-9a-z]+', ' ', 'g')) AS f "
+                     "FROM (SELECT unnest($v) AS v, generate_subscripts($v, 1) AS i) ORDER BY i",
+                     params={"v": values}).fetchall()
+    for v, g, (s,) in zip(values, got, sql, strict=True):
+        want = None if v is None or len(fold_fixed(v)) < MIN_ABSTRACT_CHARS else fold_fixed(v)
+        assert g == want
+        assert g == (s if s is not None and len(s) >= MIN_ABSTRACT_CHARS else None)

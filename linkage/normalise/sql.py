@@ -31,10 +31,12 @@ on real and generated records and on hypothesis-generated tricky strings.
 from __future__ import annotations
 
 import gc
+import multiprocessing as mp
+import os
 import re
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 
 import duckdb
 import numpy as np
@@ -213,13 +215,15 @@ WITH s0 AS (
     regexp_extract(pages, '^(\\d{{1,6}})(?:-{{1,2}}(\\d{{1,6}}))?$', ['a', 'b']) AS g_ab,
     -- abstract: plain folding unless an id token, a label or a copyright line may be present
     NOT {_blank('abstract')} AS b_has,
-    title, abstract
+    b_ascii, title, abstract
   FROM s0
 ), s2 AS (
   SELECT *,
     CASE WHEN t_has AND NOT t_hint THEN {_words('title')} END AS t_w,
-    CASE WHEN b_has THEN trim(regexp_replace(replace(lower({abs_clean}), {_APOS}, ''), '[^0-9a-z]+', ' ', 'g'))
-      END AS b_norm,
+    CASE WHEN b_has AND NOT b_ascii THEN
+      trim(regexp_replace(replace(lower({abs_clean}), {_APOS}, ''), '[^0-9a-z]+', ' ', 'g')) END AS b_norm,
+    -- ASCII abstracts are folded in Python (``_fold_ascii``: two C byte operations, cheaper than the regex)
+    CASE WHEN b_has AND b_ascii THEN {abs_clean} END AS b_clean,
     a_has AND NOT regexp_matches(a0, {_q(AUTHORS_ROUTE_SQL)}) AS a_ok,
     ltrim(g_ab.a, '0') AS g_a0, ltrim(g_ab.b, '0') AS g_b0,
     CASE WHEN u_has AND u_shape THEN list_transform(string_split(urls, ' '), lambda u: struct_pack(
@@ -314,7 +318,8 @@ SELECT
   CASE WHEN g_has AND g_ab.b <> '' THEN CASE WHEN length(g_lp0) < length(g_fp)
        THEN left(g_fp, length(g_fp) - length(g_lp0)) || g_lp0 ELSE g_lp0 END END AS page_last,
   -- abstract
-  CASE WHEN length(b_norm) >= {MIN_ABSTRACT_CHARS} THEN b_norm END AS abstract_norm
+  CASE WHEN length(b_norm) >= {MIN_ABSTRACT_CHARS} THEN b_norm END AS abstract_norm,
+  b_clean
 FROM s5
 """
 
@@ -539,6 +544,24 @@ def _patched(arr: pa.Array, patches: list[tuple[np.ndarray, np.ndarray]]) -> pa.
     return pa.concat_arrays([arr, pa.array(extra, type=LIST_TYPE)]).take(pa.array(idx))
 
 
+# ``text.fold_fixed`` of ASCII text as one byte translation: letters lowercased, every byte but 0-9a-z a space
+_FOLD_TABLE = bytes(c + 32 if 65 <= c <= 90 else c if 48 <= c <= 57 or 97 <= c <= 122 else 32 for c in range(256))
+
+
+def _fold_ascii(clean: pa.Array) -> pa.Array:
+    """The SQL fold of ASCII abstracts (``b_norm`` in the query: lowercased, apostrophes deleted, runs of other
+    characters than 0-9a-z one space, trimmed) and the length rule of ``abstract_norm``: apostrophes deleted and
+    the other bytes translated by one ``bytes.translate``, runs of spaces collapsed by split/join."""
+    out = []
+    for v in clean.to_pylist():
+        if v is None:
+            out.append(None)
+            continue
+        f = b" ".join(v.encode("ascii").translate(_FOLD_TABLE, b"'").split())
+        out.append(f.decode("ascii") if len(f) >= MIN_ABSTRACT_CHARS else None)
+    return pa.array(out, type=pa.string())
+
+
 def _abstract_tokens_arrow(norm: pa.Array) -> pa.Array:
     """``abstract.abstract_tokens`` over a column of folded abstracts (single spaces between words), vectorised:
     words are ranked once per distinct word (Python's string order), then the distinct (row, rank) pairs are
@@ -575,15 +598,42 @@ def _abstract_tokens_arrow(norm: pa.Array) -> pa.Array:
 # ------------------------------------------------------------------------------------------ main
 
 CHUNK_ROWS = 100_000  # two chunks in flight (query + Python): 1M records stay under 4 GB
+# Tables of at least PROCESS_MIN_ROWS rows are normalised by worker processes (one per core, at most
+# MAX_WORKERS), PROCESS_CHUNK_ROWS rows at a time; smaller ones in this process (no start-up cost).
+PROCESS_MIN_ROWS = 200_000
+PROCESS_CHUNK_ROWS = 50_000
+MAX_WORKERS = 4
 
 
-def normalise_table(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None = None) -> pd.DataFrame:
+def _worker_count() -> int:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_WORKERS))
+
+
+def normalise_table(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None = None,
+                    processes: bool | None = None) -> pd.DataFrame:
     """``normalise_frame``: same columns and values as ``normalise_record`` on every row.
 
     Large tables go in chunks of ``CHUNK_ROWS`` rows (bounded memory); results of the low-cardinality fields
-    are remembered across chunks. ``stats``, when given, receives how many rows each field group sent to
-    Python, how many distinct values that took, and seconds/resident memory per stage (for the benchmark).
+    are remembered across chunks. Tables of ``PROCESS_MIN_ROWS`` rows or more are spread over worker
+    processes (``processes=False`` forbids it, ``True`` forces it); the result is the same, in the same order.
+    ``stats``, when given, receives how many rows each field group sent to Python, how many distinct values
+    that took, and seconds/resident memory per stage (for the benchmark).
     """
+    n = len(frame)
+    if processes is None:
+        processes = n >= PROCESS_MIN_ROWS and _worker_count() > 1
+    if processes and n > 0:
+        return _normalise_in_processes(frame, mapping, stats)
+    return _normalise_here(frame, mapping, stats)
+
+
+def _normalise_here(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None = None,
+                    memos: dict[str, dict] | None = None) -> pd.DataFrame:
+    """``normalise_table`` in this process (a DuckDB thread beside the Python work)."""
     from . import NORMALISED_COLUMNS
 
     n = len(frame)
@@ -591,7 +641,7 @@ def normalise_table(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | 
         return pd.DataFrame({c: pd.Series([], dtype=pd.ArrowDtype(LIST_TYPE) if c in LIST_COLUMNS
                                           else object if t != "INTEGER" else "Int64")
                              for c, t in NORMALISED_COLUMNS.items()}, index=frame.index)
-    memos: dict[str, dict] = {}
+    memos = {} if memos is None else memos
     chunks = [frame.iloc[i:i + CHUNK_ROWS] for i in range(0, n, CHUNK_ROWS)] if n > CHUNK_ROWS else [frame]
     parts = []
     gc_was_on = gc.isenabled()
@@ -618,9 +668,84 @@ def normalise_table(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | 
     return parts[0] if len(parts) == 1 else pd.concat(parts)
 
 
+# ------------------------------------------------------------------------------- worker processes
+
+_WORKER_MEMOS: dict[str, dict] = {}  # a worker process's memo, kept across the chunks it is given
+
+
+def _worker_chunk(chunk: pd.DataFrame, mapping: dict[str, str], want_stats: bool) -> tuple[pd.DataFrame, dict]:
+    """One chunk in a worker process (its own DuckDB connections, created here)."""
+    stats: dict | None = {} if want_stats else None
+    t0 = time.process_time()
+    out = _normalise_here(chunk, mapping, stats, _WORKER_MEMOS)
+    if stats is not None:
+        stats["_worker_cpu"] = time.process_time() - t0
+        stats["_worker_pid"] = os.getpid()
+    return out, stats or {}
+
+
+def _merge_stats(into: dict, part: dict) -> None:
+    for k, v in part.items():
+        if k in ("seconds", "cpu_seconds"):
+            d = into.setdefault(k, {})
+            for s, x in v.items():
+                d[s] = d.get(s, 0.0) + x
+        elif k == "rss_mb":
+            d = into.setdefault("worker_rss_mb", {})
+            for s, x in v.items():
+                d[s] = max(d.get(s, 0.0), x)
+        elif k == "_worker_cpu":
+            into["worker_cpu_seconds"] = into.get("worker_cpu_seconds", 0.0) + v
+        elif k == "_worker_pid":
+            into.setdefault("worker_pids", set()).add(v)
+        elif isinstance(v, tuple):
+            old = into.get(k, (0,) * len(v))
+            into[k] = tuple(a + b for a, b in zip(old, v, strict=True))
+
+
+def _normalise_in_processes(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None) -> pd.DataFrame:
+    """Chunks of ``PROCESS_CHUNK_ROWS`` rows normalised by worker processes, results concatenated in order.
+
+    The workers are started with 'spawn' (fresh interpreters: no DuckDB connection or thread of this process is
+    inherited) and get only the mapped columns of their chunk. At most two chunks per worker are in flight, so
+    memory stays bounded; every chunk's result is a pure function of its rows, so the output does not depend
+    on which worker took which chunk.
+    """
+    workers = _worker_count()
+    cols = sorted({c for c in mapping.values() if c in frame.columns})
+    sub_mapping = {f: c for f, c in mapping.items() if c in frame.columns}
+    n = len(frame)
+    starts = list(range(0, n, PROCESS_CHUNK_ROWS))
+    parts: list[pd.DataFrame | None] = [None] * len(starts)
+    t0 = time.perf_counter()
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        pending: dict = {}
+        nxt = 0
+        done = 0
+        while done < len(starts):
+            while nxt < len(starts) and len(pending) < 2 * workers:
+                a = starts[nxt]
+                chunk = frame.iloc[a:a + PROCESS_CHUNK_ROWS][cols]
+                pending[pool.submit(_worker_chunk, chunk, sub_mapping, stats is not None)] = nxt
+                nxt += 1
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for f in finished:
+                k = pending.pop(f)
+                parts[k], part_stats = f.result()
+                if stats is not None:
+                    _merge_stats(stats, part_stats)
+                done += 1
+    if stats is not None:
+        stats["workers"] = workers
+        stats.setdefault("seconds", {})["processes (wall)"] = time.perf_counter() - t0
+    out = pd.concat(parts)
+    return out
+
+
 def _run_sql(table: pa.Table, stats: dict | None) -> pa.Table:
     """The main query over one chunk's input table (row order kept)."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     # One thread: a chunk is one DuckDB row group (122,880 rows), which is the unit of parallel scans anyway;
     # the parallelism is the pipeline (this query beside Python's work on the neighbouring chunks).
     con = duckdb.connect(config={"threads": 1})
@@ -635,6 +760,8 @@ def _run_sql(table: pa.Table, stats: dict | None) -> pa.Table:
     if stats is not None:
         sec = stats.setdefault("seconds", {})
         sec["sql query (thread)"] = sec.get("sql query (thread)", 0.0) + time.perf_counter() - t0
+        cs = stats.setdefault("cpu_seconds", {})
+        cs["sql query (thread)"] = cs.get("sql query (thread)", 0.0) + time.thread_time() - c0
     return out
 
 
@@ -660,7 +787,8 @@ def _prepare(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None) -
     ):
         sql_in[name], odd[name] = _sql_strings(raw[field], join, prep)
     sql_in["venue"], odd["venue"] = _sql_strings(venue)
-    table = pa.table({"row_id": pa.array(np.arange(n, dtype=np.int64)), **sql_in})
+    b_ascii = pc.fill_null(pc.string_is_ascii(sql_in["abstract"]), False)
+    table = pa.table({"row_id": pa.array(np.arange(n, dtype=np.int64)), **sql_in, "b_ascii": b_ascii})
     _lap(stats, 'inputs')
     return {"raw": raw, "venue": venue, "sql_in": sql_in, "odd": odd, "table": table}
 
@@ -675,9 +803,10 @@ def _finish(frame: pd.DataFrame, mapping: dict[str, str], prep: dict, out: pa.Ta
     prep.clear()
     res: dict = {}
     lists: dict[str, pa.Array] = {}
-    abstract_norm = out.column("abstract_norm").combine_chunks()
+    abstract_norm = pc.coalesce(out.column("abstract_norm").combine_chunks(),
+                                _fold_ascii(out.column("b_clean").combine_chunks()))
     for c in _SQL_OUTPUTS:
-        col = out.column(c).combine_chunks()
+        col = abstract_norm if c == "abstract_norm" else out.column(c).combine_chunks()
         if c in LIST_COLUMNS:
             lists[c] = col.cast(LIST_TYPE)
         elif c in _FEW_DISTINCT:  # one Python string per distinct value, not one per row
