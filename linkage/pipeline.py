@@ -377,7 +377,7 @@ def _predict_pairs_chunked(linker, model: dict, forms: pd.DataFrame) -> pd.DataF
     cols = ", ".join(f'"{c}"' for c in wanted if c in available)
     con = linker._db_api._execute_sql_against_backend
     reader = con(f"select {cols} from {pred.physical_name} order by least(unique_id_l, unique_id_r), "
-                 f"greatest(unique_id_l, unique_id_r)").fetch_arrow_reader(PAIRS_CHUNK)
+                 f"greatest(unique_id_l, unique_id_r)").to_arrow_reader(PAIRS_CHUNK)
     parts = []
     for batch in reader:
         chunk = add_relations(tidy_pairs(batch.to_pandas(), model), forms)
