@@ -44,42 +44,49 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
 
 
-def _tree_rss_mb() -> float:
-    """Resident memory of this process and all its descendants now (Linux /proc), MB."""
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                out.extend(int(c) for c in fh.read().split())
+    except OSError:
+        pass
+    return out
+
+
+def _tree_rss_mb() -> tuple[float, float]:
+    """Resident memory of this process and all its descendants now, and of this process alone (Linux /proc),
+    MB. A sum of RSS: pages shared between the processes (libraries) count once per process."""
     me = os.getpid()
-    parent: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
+    page = os.sysconf("SC_PAGE_SIZE") / 2**20
+    total = mine = 0
+    todo = [me]
+    while todo:
+        pid = todo.pop()
         try:
-            with open(f"/proc/{d}/stat") as fh:
-                st = fh.read().rsplit(")", 1)[1].split()
-            parent[int(d)] = int(st[1])
-            rss[int(d)] = int(st[21])  # pages
+            with open(f"/proc/{pid}/statm") as fh:
+                rss = int(fh.read().split()[1])
         except (OSError, IndexError, ValueError):
             continue
-    tree, grew = {me}, True
-    while grew:
-        grew = False
-        for pid, pp in parent.items():
-            if pp in tree and pid not in tree:
-                tree.add(pid)
-                grew = True
-    return sum(rss.get(p, 0) for p in tree) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        total += rss
+        if pid == me:
+            mine = rss
+        todo.extend(_children(pid))
+    return total * page, mine * page
 
 
 class TreeSampler:
     """The peak of ``_tree_rss_mb`` sampled every ``interval`` seconds in a thread (worker processes count)."""
 
     def __init__(self, interval: float = 0.05):
-        self.interval, self.peak = interval, 0.0
+        self.interval, self.peak, self.peak_others = interval, 0.0, 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, _tree_rss_mb())
+            self._sample()
             self._stop.wait(self.interval)
 
     def __enter__(self):
@@ -89,7 +96,11 @@ class TreeSampler:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, _tree_rss_mb())
+        self._sample()
+
+    def _sample(self) -> None:
+        tree, me = _tree_rss_mb()
+        self.peak, self.peak_others = max(self.peak, tree), max(self.peak_others, tree - me)
 
 
 def _typo(rng: random.Random, s: str) -> str:
@@ -357,7 +368,8 @@ def main(argv: list[str] | None = None) -> int:
         f"normalise_frame: {dt:.2f} s = {args.n / dt:,.0f} records/s; peak RSS {peak:,.0f} MB "
         f"(the generated input frame alone: {rss_before:,.0f} MB)",
         f"peak RSS of the process tree sampled every 50 ms (this process + "
-        f"{workers if workers > 1 else 0} workers): {sampler.peak:,.0f} MB; this process {_rss_mb():,.0f} MB; largest worker {child_peak:,.0f} MB",
+        f"{workers if workers > 1 else 0} workers): {sampler.peak:,.0f} MB; this process {_rss_mb():,.0f} MB; "
+        f"workers together at most {sampler.peak_others:,.0f} MB (largest worker's ru_maxrss {child_peak:,.0f} MB)",
         f"CPU time {cpu:.1f} s (this process {cpu_parent:.1f} s, workers {cpu_children:.1f} s; "
         f"{args.n / cpu:,.0f} records per CPU-second) on {os.cpu_count()} cores, {workers} worker process(es); "
         f"load average (1/5/15 min) before {_load(load_before)}, after {_load(load_after)}",

@@ -239,6 +239,9 @@ def test_process_threshold(monkeypatch):
     assert calls == []
     monkeypatch.setattr(sql, "PROCESS_MIN_ROWS", 20)
     monkeypatch.setattr(sql, "_worker_count", lambda: 2)
+    sql.normalise_table(frame, mapping)  # two cores: the in-process path (two threads) is faster there
+    assert calls == []
+    monkeypatch.setattr(sql, "_worker_count", lambda: 4)
     assert sql.normalise_table(frame, mapping) == "spread"
 
 
@@ -253,7 +256,9 @@ def test_python_fold_of_ascii_abstracts_equals_the_sql_fold(values):
     from linkage.normalise.sql import _fold_ascii
     from linkage.normalise.text import fold_fixed
 
-    got = _fold_ascii(pa.array(values, type=pa.string())).to_pylist()
+    arr = pa.array(values, type=pa.string())
+    got = _fold_ascii(arr).to_pylist()
+    assert _fold_ascii(arr.slice(1)).to_pylist() == got[1:]  # an array with an offset
     sql = duckdb.sql("SELECT trim(regexp_replace(replace(lower(v), '''', ''), '[^0-9a-z]+', ' ', 'g')) AS f "
                      "FROM (SELECT unnest($v) AS v, generate_subscripts($v, 1) AS i) ORDER BY i",
                      params={"v": values}).fetchall()

@@ -347,7 +347,7 @@ def _cell_text(v) -> str | None:
 
 
 def _sql_strings(values: np.ndarray, join: Callable[[list], str | None] | None = None,
-                 prep: bool = False) -> tuple[pa.Array, np.ndarray]:
+                 prep: bool = False, cache: dict | None = None) -> tuple[pa.Array, np.ndarray]:
     """(Arrow strings SQL works on, mask of cells only Python can read: lists not joined, dicts, dates)."""
     n = len(values)
     odd = np.zeros(n, dtype=bool)
@@ -370,7 +370,7 @@ def _sql_strings(values: np.ndarray, join: Callable[[list], str | None] | None =
                 out[i] = s
         arr = pa.array(out, type=pa.string())
     if prep:
-        arr = _prep_array(arr)
+        arr = _prep_array(arr, cache)
     return arr, odd
 
 
@@ -384,7 +384,7 @@ def _typo_ascii(m: re.Match) -> str:
     return TYPOGRAPHIC_ASCII[m.group(0)]
 
 
-def _prep_array(arr: pa.Array) -> pa.Array:
+def _prep_array(arr: pa.Array, cache: dict | None = None) -> pa.Array:
     """``prep_text`` over a column, blanks to null.
 
     Plain values stay; values whose only non-ASCII characters are typographic ones (curly quotes, dashes,
@@ -392,15 +392,14 @@ def _prep_array(arr: pa.Array) -> pa.Array:
     through ``prep_text`` once per distinct value.
     """
     plain = pc.fill_null(pc.match_substring_regex(arr, "^[" + _PLAIN_CLASS + "]*$"), True)
-    typo = pc.fill_null(pc.match_substring_regex(arr, "^[" + _PLAIN_CLASS + _TYPO_CLASS + "]*$"), False)
-    typo = pc.and_not(typo, plain)
     not_plain = pc.invert(plain)
     if not pc.any(not_plain).as_py():
         return arr
     idx = np.flatnonzero(not_plain.to_numpy(zero_copy_only=False))
-    vals = arr.take(pa.array(idx)).to_pylist()
-    is_typo = typo.take(pa.array(idx)).to_numpy(zero_copy_only=False)
-    cache: dict[str, str | None] = {}
+    sub = arr.take(pa.array(idx))  # (not plain, so not null)
+    is_typo = pc.match_substring_regex(sub, "^[" + _PLAIN_CLASS + _TYPO_CLASS + "]*$").to_numpy(zero_copy_only=False)
+    vals = sub.to_pylist()
+    cache = {} if cache is None else cache  # prep_text results, maybe kept across chunks
     rep = []
     for v, ty in zip(vals, is_typo.tolist(), strict=True):
         if ty:  # typographic characters only: their fixed transliteration (one regex pass, in C)
@@ -598,11 +597,15 @@ def _abstract_tokens_arrow(norm: pa.Array) -> pa.Array:
 # ------------------------------------------------------------------------------------------ main
 
 CHUNK_ROWS = 100_000  # two chunks in flight (query + Python): 1M records stay under 4 GB
-# Tables of at least PROCESS_MIN_ROWS rows are normalised by worker processes (one per core, at most
-# MAX_WORKERS), PROCESS_CHUNK_ROWS rows at a time; smaller ones in this process (no start-up cost).
+# Tables of at least PROCESS_MIN_ROWS rows, on machines with at least PROCESS_MIN_CORES cores, are normalised by
+# worker processes (one per core, at most MAX_WORKERS), PROCESS_CHUNK_ROWS rows at a time; others in this process
+# (no start-up cost). The in-process path already keeps two cores busy (DuckDB thread + Python); the process
+# path costs ~40% more CPU (pickled chunks and results, interpreter start-up: 63 vs 46 CPU-s at 1M records),
+# so on two cores it is slower (measured: 69 s vs 37 s at 1M, load 3-4) and only pays with more cores.
 PROCESS_MIN_ROWS = 200_000
-PROCESS_CHUNK_ROWS = 50_000
+PROCESS_CHUNK_ROWS = 25_000
 MAX_WORKERS = 4
+PROCESS_MIN_CORES = 3
 
 
 def _worker_count() -> int:
@@ -625,7 +628,7 @@ def normalise_table(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | 
     """
     n = len(frame)
     if processes is None:
-        processes = n >= PROCESS_MIN_ROWS and _worker_count() > 1
+        processes = n >= PROCESS_MIN_ROWS and _worker_count() >= PROCESS_MIN_CORES
     if processes and n > 0:
         return _normalise_in_processes(frame, mapping, stats)
     return _normalise_here(frame, mapping, stats)
@@ -651,12 +654,12 @@ def _normalise_here(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | 
         # a pipeline: DuckDB runs the query of one chunk (in a thread, without the GIL) while Python prepares
         # the next chunk and finishes the previous one
         with ThreadPoolExecutor(max_workers=1) as pool:
-            nxt = _prepare(chunks[0], mapping, stats)
+            nxt = _prepare(chunks[0], mapping, stats, memos)
             fut = pool.submit(_run_sql, nxt["table"], stats)
             for k, chunk in enumerate(chunks):
                 cur, cur_fut = nxt, fut
                 if k + 1 < len(chunks):
-                    nxt = _prepare(chunks[k + 1], mapping, stats)
+                    nxt = _prepare(chunks[k + 1], mapping, stats, memos)
                     fut = pool.submit(_run_sql, nxt["table"], stats)
                 out = cur_fut.result()
                 _lap(stats, "sql wait")
@@ -678,10 +681,21 @@ def _worker_chunk(chunk: pd.DataFrame, mapping: dict[str, str], want_stats: bool
     stats: dict | None = {} if want_stats else None
     t0 = time.process_time()
     out = _normalise_here(chunk, mapping, stats, _WORKER_MEMOS)
+    _trim_heap()
     if stats is not None:
         stats["_worker_cpu"] = time.process_time() - t0
         stats["_worker_pid"] = os.getpid()
     return out, stats or {}
+
+
+def _trim_heap() -> None:
+    """Give the heap freed by a chunk back to the OS (glibc keeps it otherwise: a worker's RSS would creep)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _merge_stats(into: dict, part: dict) -> None:
@@ -707,7 +721,7 @@ def _normalise_in_processes(frame: pd.DataFrame, mapping: dict[str, str], stats:
     """Chunks of ``PROCESS_CHUNK_ROWS`` rows normalised by worker processes, results concatenated in order.
 
     The workers are started with 'spawn' (fresh interpreters: no DuckDB connection or thread of this process is
-    inherited) and get only the mapped columns of their chunk. At most two chunks per worker are in flight, so
+    inherited) and get only the mapped columns of their chunk. At most two chunks more than workers are in flight, so
     memory stays bounded; every chunk's result is a pure function of its rows, so the output does not depend
     on which worker took which chunk.
     """
@@ -716,7 +730,7 @@ def _normalise_in_processes(frame: pd.DataFrame, mapping: dict[str, str], stats:
     sub_mapping = {f: c for f, c in mapping.items() if c in frame.columns}
     n = len(frame)
     starts = list(range(0, n, PROCESS_CHUNK_ROWS))
-    parts: list[pd.DataFrame | None] = [None] * len(starts)
+    out = _Assembler(frame.index)
     t0 = time.perf_counter()
     ctx = mp.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
@@ -724,7 +738,7 @@ def _normalise_in_processes(frame: pd.DataFrame, mapping: dict[str, str], stats:
         nxt = 0
         done = 0
         while done < len(starts):
-            while nxt < len(starts) and len(pending) < 2 * workers:
+            while nxt < len(starts) and len(pending) < workers + 2:
                 a = starts[nxt]
                 chunk = frame.iloc[a:a + PROCESS_CHUNK_ROWS][cols]
                 pending[pool.submit(_worker_chunk, chunk, sub_mapping, stats is not None)] = nxt
@@ -732,15 +746,76 @@ def _normalise_in_processes(frame: pd.DataFrame, mapping: dict[str, str], stats:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for f in finished:
                 k = pending.pop(f)
-                parts[k], part_stats = f.result()
+                part, part_stats = f.result()
+                out.put(k, starts[k], part)
+                del part
                 if stats is not None:
                     _merge_stats(stats, part_stats)
                 done += 1
     if stats is not None:
         stats["workers"] = workers
         stats.setdefault("seconds", {})["processes (wall)"] = time.perf_counter() - t0
-    out = pd.concat(parts)
-    return out
+    return out.frame()
+
+
+class _Assembler:
+    """The output frame filled chunk by chunk as results arrive (any order): object/Int64/bool columns are
+    written into preallocated arrays, list columns kept as the chunks' Arrow arrays in row order, so no chunk
+    is held after it arrived and no concatenation copies the whole output."""
+
+    def __init__(self, index: pd.Index):
+        from . import NORMALISED_COLUMNS
+
+        self.index, self.n = index, len(index)
+        self.types = NORMALISED_COLUMNS
+        self.cols: dict[str, np.ndarray] = {}
+        self.mask: dict[str, np.ndarray] = {}
+        self.lists: dict[str, dict[int, pa.Array]] = {c: {} for c in NORMALISED_COLUMNS if c in LIST_COLUMNS}
+        for c, t in NORMALISED_COLUMNS.items():
+            if c in LIST_COLUMNS:
+                continue
+            if t == "INTEGER":
+                self.cols[c] = np.zeros(self.n, dtype=np.int64)
+                self.mask[c] = np.ones(self.n, dtype=bool)
+            elif t == "BOOLEAN":
+                self.cols[c] = np.zeros(self.n, dtype=bool)
+            else:
+                self.cols[c] = np.empty(self.n, dtype=object)
+
+    def put(self, k: int, start: int, part: pd.DataFrame) -> None:
+        stop = start + len(part)
+        for c in self.types:
+            s = part[c]
+            if c in LIST_COLUMNS:
+                a = s.array._pa_array
+                self.lists[c][k] = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+            elif c in self.mask:
+                arr = s.array
+                self.cols[c][start:stop] = arr._data
+                self.mask[c][start:stop] = arr._mask
+            else:
+                self.cols[c][start:stop] = s.to_numpy()
+
+    def frame(self) -> pd.DataFrame:
+        cols = {}
+        for c in self.types:
+            if c in LIST_COLUMNS:
+                chunks = [self.lists[c][k] for k in sorted(self.lists[c])]
+                cols[c] = pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks, type=LIST_TYPE)),
+                                    index=self.index)
+            elif c in self.mask:
+                cols[c] = pd.Series(pd.arrays.IntegerArray(self.cols.pop(c), self.mask.pop(c)), index=self.index)
+            else:
+                v = self.cols.pop(c)
+                cols[c] = pd.Series(v, index=self.index, dtype=v.dtype, copy=False)
+        return pd.DataFrame(cols, index=self.index, copy=False)
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with one thread and no progress bar (workers' stderr stays quiet)."""
+    con = duckdb.connect(config={"threads": 1})
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def _run_sql(table: pa.Table, stats: dict | None) -> pa.Table:
@@ -748,7 +823,7 @@ def _run_sql(table: pa.Table, stats: dict | None) -> pa.Table:
     t0, c0 = time.perf_counter(), time.thread_time()
     # One thread: a chunk is one DuckDB row group (122,880 rows), which is the unit of parallel scans anyway;
     # the parallelism is the pipeline (this query beside Python's work on the neighbouring chunks).
-    con = duckdb.connect(config={"threads": 1})
+    con = _connect()
     try:
         con.register("t", table)
         out = con.sql(_query()).to_arrow_table()
@@ -765,7 +840,7 @@ def _run_sql(table: pa.Table, stats: dict | None) -> pa.Table:
     return out
 
 
-def _prepare(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None) -> dict:
+def _prepare(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None, memos: dict | None = None) -> dict:
     """One chunk's raw cells, its venue column, the input table of the query and the cells only Python reads."""
     n = len(frame)
     raw = {f: _objects(frame, mapping, f, n) for f in (
@@ -785,7 +860,9 @@ def _prepare(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None) -
         ("volume", "volume", None, False), ("pmid", "pmid", None, False), ("pages", "pages", None, False),
         ("fpage", "first_page", None, False), ("lpage", "last_page", None, False),
     ):
-        sql_in[name], odd[name] = _sql_strings(raw[field], join, prep)
+        # prepared author lists and titles remembered across chunks (abstracts rarely repeat: not kept)
+        cache = memos.setdefault("prep " + name, {}) if memos is not None and name != "abstract" else None
+        sql_in[name], odd[name] = _sql_strings(raw[field], join, prep, cache)
     sql_in["venue"], odd["venue"] = _sql_strings(venue)
     b_ascii = pc.fill_null(pc.string_is_ascii(sql_in["abstract"]), False)
     table = pa.table({"row_id": pa.array(np.arange(n, dtype=np.int64)), **sql_in, "b_ascii": b_ascii})
@@ -936,7 +1013,7 @@ def _lap(stats: dict | None, label: str | None) -> None:
 def _title_numbers_arrow(title_norm: np.ndarray) -> pa.Array:
     """``title_numbers`` of every folded title (digits and lowercase ASCII words): DuckDB's RE2 ``\\b`` is
     Python's on that alphabet, and ``list_sort`` orders ASCII strings as ``sorted`` does."""
-    con = duckdb.connect(config={"threads": 1})
+    con = _connect()
     try:
         con.register("tn", pa.table({"t": pa.array(title_norm, type=pa.string())}))
         out = con.sql("SELECT CASE WHEN len(x) > 0 THEN list_sort(x) END AS n "
