@@ -18,10 +18,14 @@ in a worker thread, without the GIL, while Python prepares the next chunk and fi
 3. Routed values go through the same per-value Python functions ``normalise_record`` uses, once per
    distinct input. Low-cardinality fields (venue, volume, issue, dates cut to their date part, ISBN,
    publication type) always take that route; those, authors and pages are remembered across chunks.
-   Abstract tokens are computed over the whole ``abstract_norm`` column with Arrow and numpy
-   (``_abstract_tokens_arrow``), title numbers by one DuckDB ``regexp_extract_all``.
+   ASCII abstracts are folded after the query, in its thread, by one ``bytes.translate`` each
+   (``_fold_ascii``, cheaper than the regex). Abstract tokens are computed over the whole ``abstract_norm``
+   column with Arrow and numpy (``_abstract_tokens_arrow``), title numbers by one DuckDB ``regexp_extract_all``.
 4. List columns (``VARCHAR[]``) stay Arrow arrays and come out as ``pd.ArrowDtype(pa.list_(pa.string()))``
    columns; Python results for routed rows are spliced in by one ``take`` (``_patched``).
+5. On machines with 3 cores or more, tables of ``PROCESS_MIN_ROWS`` rows or more are spread over spawned worker
+   processes (``_normalise_in_processes``); each runs the steps above on its chunks, the results are put
+   together in row order.
 
 The SQL mirrors the Python definitions exactly on the values it accepts (each ``*_SQL`` pattern sits
 beside the Python it stands for); ``tests/test_normalise_frame.py`` checks table == per-record results
@@ -819,7 +823,9 @@ def _connect() -> duckdb.DuckDBPyConnection:
 
 
 def _run_sql(table: pa.Table, stats: dict | None) -> pa.Table:
-    """The main query over one chunk's input table (row order kept)."""
+    """The main query over one chunk's input table (row order kept), then, in the same thread, the folding of
+    ASCII abstracts (``_fold_ascii``): ``abstract_norm`` complete. (This thread and the main thread take about
+    the same time this way; the abstract tokens here too would make this one the longer.)"""
     t0, c0 = time.perf_counter(), time.thread_time()
     # One thread: a chunk is one DuckDB row group (122,880 rows), which is the unit of parallel scans anyway;
     # the parallelism is the pipeline (this query beside Python's work on the neighbouring chunks).
@@ -832,6 +838,10 @@ def _run_sql(table: pa.Table, stats: dict | None) -> pa.Table:
     ids = out.column("row_id").to_numpy()
     if len(ids) > 1 and not (np.diff(ids) == 1).all():  # insertion order is kept; never rely on it
         out = out.sort_by("row_id")
+    abstract_norm = pc.coalesce(out.column("abstract_norm").combine_chunks(),
+                                _fold_ascii(out.column("b_clean").combine_chunks()))
+    out = out.drop_columns(["b_clean", "abstract_norm"]).append_column("abstract_norm", abstract_norm)
+    del abstract_norm
     if stats is not None:
         sec = stats.setdefault("seconds", {})
         sec["sql query (thread)"] = sec.get("sql query (thread)", 0.0) + time.perf_counter() - t0
@@ -880,10 +890,10 @@ def _finish(frame: pd.DataFrame, mapping: dict[str, str], prep: dict, out: pa.Ta
     prep.clear()
     res: dict = {}
     lists: dict[str, pa.Array] = {}
-    abstract_norm = pc.coalesce(out.column("abstract_norm").combine_chunks(),
-                                _fold_ascii(out.column("b_clean").combine_chunks()))
+    lists["abstract_tokens"] = _abstract_tokens_arrow(out.column("abstract_norm").combine_chunks())
+    _lap(stats, "abstract tokens")
     for c in _SQL_OUTPUTS:
-        col = abstract_norm if c == "abstract_norm" else out.column(c).combine_chunks()
+        col = out.column(c).combine_chunks()
         if c in LIST_COLUMNS:
             lists[c] = col.cast(LIST_TYPE)
         elif c in _FEW_DISTINCT:  # one Python string per distinct value, not one per row
@@ -898,9 +908,6 @@ def _finish(frame: pd.DataFrame, mapping: dict[str, str], prep: dict, out: pa.Ta
         if k != "title":
             del sql_in[k]
     _lap(stats, "sql main")
-    lists["abstract_tokens"] = _abstract_tokens_arrow(abstract_norm)
-    del abstract_norm
-    _lap(stats, 'abstract tokens')
     # title: routed rows through clean_title_plain on the prepared text; odd cells through title_fields
     t_rows = np.flatnonzero(flag["t_route"])
     title_sql = np.full(n, None, dtype=object)
