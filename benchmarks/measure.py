@@ -1,8 +1,9 @@
 """Run a command as a child process and measure its wall time and peak memory.
 
-Peak memory is the child's maximum resident set size as the kernel reports it at ``wait4`` (the largest
-of the child and the descendants it waited for: for a tool that forks worker processes this is the
-largest single process, not their sum).
+Peak memory is the larger of the child's maximum resident set size as the kernel reports it at ``wait4``
+(the largest single process) and the largest sum of resident memory over the child and all its
+descendants, sampled every 0.2 s (so worker processes count together). The memory guard watches
+that sum too.
 """
 
 from __future__ import annotations
@@ -48,6 +49,26 @@ def _rss_bytes(pid: int) -> int:
         return 0
 
 
+def _tree_rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants (worker processes count too)."""
+    children: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(d))
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += _rss_bytes(p)
+        todo.extend(children.get(p, []))
+    return total
+
+
 def run_measured(cmd: list[str], log: Path, cwd: Path | None = None, timeout: float | None = None,
                  env: dict[str, str] | None = None, memory_limit_mb: float | None = None) -> Measured:
     """Run ``cmd`` (stdout and stderr to ``log``); returns its exit code, wall seconds and max RSS.
@@ -70,14 +91,17 @@ def run_measured(cmd: list[str], log: Path, cwd: Path | None = None, timeout: fl
             timer = threading.Timer(timeout, kill)
             timer.start()
         done = threading.Event()
-        if memory_limit_mb:
-            def watch():
-                while not done.wait(0.2):
-                    if _rss_bytes(proc.pid) > memory_limit_mb * 1024 ** 2:
-                        mem_killed.set()
-                        proc.kill()
-                        return
-            threading.Thread(target=watch, daemon=True).start()
+        tree_peak = [0]
+
+        def watch():
+            while not done.wait(0.2):
+                rss = _tree_rss_bytes(proc.pid)
+                tree_peak[0] = max(tree_peak[0], rss)
+                if memory_limit_mb and rss > memory_limit_mb * 1024 ** 2:
+                    mem_killed.set()
+                    proc.kill()
+                    return
+        threading.Thread(target=watch, daemon=True).start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         finally:
@@ -89,5 +113,5 @@ def run_measured(cmd: list[str], log: Path, cwd: Path | None = None, timeout: fl
     if mem_killed.is_set():
         with open(log, "a") as fh:
             fh.write(f"\nkilled by the benchmark: resident memory above {memory_limit_mb:,.0f} MB\n")
-    return Measured(proc.returncode, seconds, int(usage.ru_maxrss) * 1024, log, timed_out.is_set(),
-                    mem_killed.is_set())
+    return Measured(proc.returncode, seconds, max(int(usage.ru_maxrss) * 1024, tree_peak[0]), log,
+                    timed_out.is_set(), mem_killed.is_set())
