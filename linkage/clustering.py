@@ -358,6 +358,12 @@ POLICY_RELATIONS = {"preprint_published": "preprint_published", "different_types
                     "extended_version": "conference_journal"}
 
 
+def cluster_options(clustering: dict) -> dict:
+    """The numeric guard settings of a settings file's ``clustering`` block, as ``cluster`` keyword arguments."""
+    defaults = {"bridge_margin": 6.0, "ambiguity_margin": 2.0, "min_link_share": 0.5}
+    return {k: float(clustering.get(k, v)) for k, v in defaults.items()}
+
+
 def separate_relations(version_policy: dict | None) -> set[str]:
     """Pair relations the settings' ``version_policy`` keeps in separate works."""
     policy = {"preprint_published": "merge", "different_types": "separate", "extended_version": "merge"}

@@ -400,7 +400,7 @@ def _after_normalise(records: pd.DataFrame, mappings: dict, spec: Spec, st: _Sta
     with st("train"):
         fitted = _fit_and_score(records, spec, link_type, seed, model, engine)
     warnings.extend(fitted.training.get("warnings", []))
-    from .clustering import cluster, separate_relations
+    from .clustering import cluster, cluster_options, separate_relations
     from .constraints import load_decisions, one_to_one_sources, settings_decisions_path
 
     pairs, threshold = fitted.pairs, fitted.threshold
@@ -411,7 +411,7 @@ def _after_normalise(records: pd.DataFrame, mappings: dict, spec: Spec, st: _Sta
         clusters, cl_rep = cluster(records, pairs, threshold, method=spec.clustering.get("method", "guarded"),
                                    one_to_one_sources=oto, must_link=must, cannot_link=cannot,
                                    separate_relations=separate_relations(spec.get("version_policy")),
-                                   bridge_margin=float(spec.clustering.get("bridge_margin", 6.0)))
+                                   **cluster_options(spec.clustering))
         st.counts["cluster"] = {"rows": int(clusters["cluster_id"].nunique())}
     info = {
         "settings": {"path": spec.path, "sha256": spec.sha256, "name": spec.get("name")},
@@ -526,7 +526,7 @@ def match(new_sources: list[Any], run_dir: str | Path, out: str | Path | None = 
     their ids and are never merged with each other here; new records that link to no existing
     cluster form clusters of their own. Writes a new run folder (``out``, default ``RUN_DIR-matched``).
     """
-    from .clustering import cluster, separate_relations
+    from .clustering import cluster, cluster_options, separate_relations
     from .constraints import load_decisions, settings_decisions_path
     from .modelling import load_model_file, score_new_records
 
@@ -570,7 +570,8 @@ def match(new_sources: list[Any], run_dir: str | Path, out: str | Path | None = 
         warnings.extend(dec_info.get("warnings", []))
         clusters, cl_rep = cluster(records, pairs, threshold, method=spec.clustering.get("method", "guarded"),
                                    frozen=frozen, must_link=must, cannot_link=cannot,
-                                   separate_relations=separate_relations(spec.get("version_policy")))
+                                   separate_relations=separate_relations(spec.get("version_policy")),
+                                   **cluster_options(spec.clustering))
         st.counts["cluster"] = {"rows": int(clusters["cluster_id"].nunique())}
     joined = clusters[clusters["unique_id"].isin(new_records["unique_id"]) & clusters["cluster_id"].isin(
         set(base.clusters["cluster_id"]))]

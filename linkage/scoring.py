@@ -16,13 +16,19 @@ from .normalise import NORMALISED_COLUMNS
 MODEL_COLUMNS = ["unique_id", "source", *NORMALISED_COLUMNS]
 
 
+def _as_list(v) -> list | None:
+    """A list cell as a Python list; None for missing (None, NaN, pd.NA from Arrow-backed columns)."""
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return None
+    return list(v)
+
+
 def model_frame(records: pd.DataFrame) -> pd.DataFrame:
     """The columns Splink sees: ids, source and normalised fields only (never raw ids or labels)."""
     df = records[MODEL_COLUMNS].copy()
     for c, t in NORMALISED_COLUMNS.items():
         if t.endswith("[]"):
-            df[c] = df[c].map(lambda v: list(v) if v is not None and not (isinstance(v, float) and math.isnan(v))
-                              else None)
+            df[c] = pd.Series([_as_list(v) for v in df[c].tolist()], index=df.index, dtype=object)
     return df
 
 

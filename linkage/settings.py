@@ -273,7 +273,7 @@ def settings_schema(extra_columns: Iterable[str] = ()) -> dict:
                                         integer=True, minimum=0, default=200),
                     "em_max_pairs": _num("On 20,000 records or more, each EM session trains on about this many of "
                                          "its blocked pairs (a hash sample); smaller data uses them all.",
-                                         minimum=1000, default=1000000),
+                                         minimum=1000, default=300000),
                     "u_excludes_matches": {"type": "boolean", "default": False, "description":
                                            "Take the true matches out of u after training (u = (P - prior * m) / "
                                            "(1 - prior)): for dense data, where random pairs often match."},
@@ -326,6 +326,13 @@ def settings_schema(extra_columns: Iterable[str] = ()) -> dict:
                     "bridge_margin": _num("A join between two multi-record clusters needs an edge this many bits above "
                                           "the threshold, or support from several edges (weak-bridge guard).",
                                           minimum=0, default=6.0),
+                    "ambiguity_margin": _num("In a one-to-one source, a record's link to one record must be this many bits "
+                                             "stronger than its link to another record of that source, or neither "
+                                             "link is made (the evidence cannot tell which work it is).",
+                                             minimum=0, default=2.0),
+                    "min_link_share": _num("Two multi-record clusters join only if at least this share of the scored "
+                                           "pairs between them are at or above the threshold (split-vote guard; 0 "
+                                           "turns it off).", minimum=0, maximum=1, default=0.5),
                 },
             },
             "version_policy": {

@@ -247,3 +247,41 @@ def test_doi_trailing_slash_is_the_same_doi():
     out, rep = cluster(recs, _pairs([("s:1", "s:2", 20.0)]), threshold=5.0)
     assert _groups(out) == {frozenset({"s:1", "s:2"})}          # not a DOI conflict within the source
     assert "doi_conflict_same_source" not in rep.refused
+
+
+def test_guard_margins_come_from_the_settings_file(tmp_path):
+    """clustering.ambiguity_margin / min_link_share / bridge_margin in a settings file reach ``cluster``."""
+    from linkage.clustering import cluster_options
+    from linkage.settings import read_settings_file
+
+    assert cluster_options(load_settings().clustering) == {"bridge_margin": 6.0, "ambiguity_margin": 2.0,
+                                                           "min_link_share": 0.5}
+    data = read_settings_file(DEFAULT_SETTINGS)
+    data.setdefault("clustering", {})["ambiguity_margin"] = 7
+    p = tmp_path / "s.json"
+    p.write_text(__import__("json").dumps(data))
+    opts = cluster_options(load_settings(p).clustering)
+    assert opts["ambiguity_margin"] == 7.0
+    # with a 7-bit margin, the 6.4-bit lead of the better candidate is no longer enough
+    recs = _records(["d:1", "a:1", "a:2"])
+    prs = _pairs([("d:1", "a:1", 16.0), ("d:1", "a:2", 9.6)])
+    out, _ = cluster(recs, prs, threshold=5.0, one_to_one_sources={"a", "d"}, **opts)
+    assert _groups(out) == set()
+    data["clustering"]["min_link_share"] = 2
+    p.write_text(__import__("json").dumps(data))
+    assert any("clustering.min_link_share" in m for m in validate_data(data))
+
+
+def test_model_frame_accepts_arrow_backed_list_columns():
+    """Normalised list columns may arrive Arrow-backed (missing = pd.NA): Splink gets lists and None."""
+    import pyarrow as pa
+
+    from linkage.normalise import NORMALISED_COLUMNS
+    from linkage.scoring import model_frame
+
+    recs = pd.DataFrame({"unique_id": ["s:1", "s:2"], "source": ["s", "s"]})
+    for c, t in NORMALISED_COLUMNS.items():
+        recs[c] = (pd.Series([["a", "b"], None], dtype=pd.ArrowDtype(pa.list_(pa.string())))
+                   if t.endswith("[]") else None)
+    out = model_frame(recs)
+    assert out["title_tokens"].tolist() == [["a", "b"], None]
