@@ -39,6 +39,39 @@ class Backend:
         return {"name": self.name, "dialect": self.dialect}
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else
+        return True
+    return True
+
+
+def remove_stale_spill_folders(parent: str) -> list[str]:
+    """Remove spill folders (``linkage-duckdb-PID-N``) left by processes that no longer run.
+
+    DuckDB removes its temp folder when the connection closes; a run killed mid-way (out of memory, Ctrl-C
+    twice, a job scheduler) leaves it behind, possibly gigabytes. Folders of live processes are kept.
+    """
+    import re
+    import shutil
+
+    removed = []
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return removed
+    for name in names:
+        m = re.fullmatch(r"linkage-duckdb-(\d+)-\d+", name)
+        if m and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
+            path = os.path.join(parent, name)
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 class DuckDBBackend(Backend):
     """Embedded DuckDB.
 
@@ -70,8 +103,10 @@ class DuckDBBackend(Backend):
 
         import duckdb
 
-        tmp = (self.options.get("temp_directory") or os.environ.get("LINKAGE_TEMP_DIRECTORY")
-               or os.path.join(tempfile.gettempdir(), f"linkage-duckdb-{os.getpid()}-{next(_CONNECTIONS)}"))
+        tmp = self.options.get("temp_directory") or os.environ.get("LINKAGE_TEMP_DIRECTORY")
+        if not tmp:
+            remove_stale_spill_folders(tempfile.gettempdir())
+            tmp = os.path.join(tempfile.gettempdir(), f"linkage-duckdb-{os.getpid()}-{next(_CONNECTIONS)}")
         config = {"enable_external_access": False, "memory_limit": self._memory_limit(), "temp_directory": str(tmp)}
         threads = self.options.get("threads") or os.environ.get("LINKAGE_THREADS")
         if threads:
