@@ -31,7 +31,8 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from .errors import LinkageError, RunFolderError
+from .errors import LinkageError
+from .runfolder import RunFolder
 
 DEFAULT_REVIEW_BAND: tuple[float, float] = (-4.0, 4.0)
 MAX_TEXT = 160          # characters of a value shown in a waterfall
@@ -288,57 +289,8 @@ def raw_field(records: pd.DataFrame, info: dict[str, Any], field: str) -> pd.Ser
     return out
 
 
-class RunData:
-    """A run folder's tables, loaded on first use, with the lookups waterfalls need."""
-
-    def __init__(self, out: str | Path):
-        self.out = Path(out)
-        if not (self.out / "run.json").is_file():
-            raise RunFolderError(f"{self.out}: not a run folder (no run.json)",
-                                 "give the --out folder of a 'linkage run'")
-        try:
-            self.info: dict[str, Any] = json.loads((self.out / "run.json").read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise RunFolderError(f"{self.out / 'run.json'}: not valid JSON (line {exc.lineno})") from exc
-
-    def _parquet(self, name: str) -> pd.DataFrame:
-        p = self.out / f"{name}.parquet"
-        if not p.is_file():
-            raise RunFolderError(f"{self.out}: {name}.parquet is missing", "run 'linkage run' again")
-        return pd.read_parquet(p)
-
-    @cached_property
-    def model(self) -> dict[str, Any]:
-        p = self.out / "model.json"
-        if not p.is_file():
-            raise RunFolderError(f"{self.out}: model.json is missing", "run 'linkage run' again")
-        return json.loads(p.read_text(encoding="utf-8"))
-
-    @cached_property
-    def records(self) -> pd.DataFrame:
-        return self._parquet("records")
-
-    @cached_property
-    def pairs(self) -> pd.DataFrame:
-        return self._parquet("pairs")
-
-    @cached_property
-    def clusters(self) -> pd.DataFrame:
-        return self._parquet("clusters")
-
-    @cached_property
-    def merged(self) -> pd.DataFrame:
-        return self._parquet("merged")
-
-    @cached_property
-    def metrics(self) -> dict[str, Any] | None:
-        p = self.out / "metrics.json"
-        if not p.is_file():
-            return None
-        try:
-            return json.loads(p.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            return None
+class RunData(RunFolder):
+    """A run folder's tables (``linkage.runfolder``), with the lookups waterfalls need."""
 
     @cached_property
     def comparisons(self) -> list[Comparison]:

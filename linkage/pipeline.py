@@ -14,7 +14,6 @@ import math
 import os
 import platform
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,6 +23,7 @@ from . import __version__
 from .errors import LinkageError, RunFolderError
 from .fields import PARSE_ERROR, SOURCE, SOURCE_ID, SOURCE_ROW, UNIQUE_ID
 from .normalise import NORMALISED_COLUMNS, normalise_frame
+from .runfolder import RunFolder
 from .settings import Spec, load_settings
 from .sources import SourceTable, read_sources
 
@@ -34,49 +34,8 @@ def _noop(stage: str, info: dict) -> None:
     return None
 
 
-@dataclass
-class Run:
-    """A finished run: its folder and its tables (loaded on first access)."""
-
-    out: Path
-    info: dict = field(default_factory=dict)
-    _cache: dict = field(default_factory=dict, repr=False)
-
-    def _table(self, name: str) -> pd.DataFrame:
-        if name not in self._cache:
-            self._cache[name] = pd.read_parquet(self.out / f"{name}.parquet")
-        return self._cache[name]
-
-    @property
-    def records(self) -> pd.DataFrame:
-        return self._table("records")
-
-    @property
-    def pairs(self) -> pd.DataFrame:
-        return self._table("pairs")
-
-    @property
-    def clusters(self) -> pd.DataFrame:
-        return self._table("clusters")
-
-    @property
-    def merged(self) -> pd.DataFrame:
-        return self._table("merged")
-
-    @property
-    def model(self) -> dict:
-        return json.loads((self.out / "model.json").read_text())
-
-    @property
-    def report_path(self) -> Path:
-        return self.out / "report.html"
-
-    @classmethod
-    def open(cls, out: str | Path) -> Run:
-        p = Path(out)
-        if not (p / "run.json").exists():
-            raise RunFolderError(f"{p}: not a run folder (no run.json)", "give the --out folder of a 'linkage run'")
-        return cls(out=p, info=json.loads((p / "run.json").read_text()))
+class Run(RunFolder):
+    """A finished run: its folder and its tables (loaded on first access); see ``linkage.runfolder``."""
 
 
 def _prepare_out(out: Path) -> None:
