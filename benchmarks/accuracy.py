@@ -454,7 +454,8 @@ def render(all_results: dict, meta: dict) -> str:
 
     # where behind: evidence
     notes = []
-    for key, r in all_results.items():
+    for r_key, r in all_results.items():
+        key = r_key
         if r["kind"] != "records":
             continue
         v, ok = verdict(r["systems"])
@@ -474,6 +475,8 @@ def render(all_results: dict, meta: dict) -> str:
                 shown.add(key)
                 notes.append(f"  - {kind} ({word}): “{str(e['title_l'])[:90]}” ({e['year_l']}) vs "
                              f"“{str(e['title_r'])[:90]}” ({e['year_r']})")
+        if BY_KEY[r_key].truth_note:
+            notes.append(f"  - Cause: {BY_KEY[r_key].truth_note}")
     if notes:
         parts.append("\n### Where this project is behind a peer\n")
         parts.append("\n".join(notes))
