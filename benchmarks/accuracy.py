@@ -478,7 +478,7 @@ def render(all_results: dict, meta: dict) -> str:
         if BY_KEY[r_key].truth_note:
             notes.append(f"  - Cause: {BY_KEY[r_key].truth_note}")
     if notes:
-        parts.append("\n### Where this project is behind a peer\n")
+        parts.append("\n### Where this project is not ahead of both peers\n")
         parts.append("\n".join(notes))
 
     parts.append("\n### Systems and protocol\n")
