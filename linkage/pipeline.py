@@ -324,7 +324,7 @@ def _predict_pairs_chunked(linker, model: dict, forms: pd.DataFrame) -> pd.DataF
     """Every blocked pair, as ``scoring.tidy_pairs`` + ``scoring.add_relations`` make it, chunk by chunk."""
     import pyarrow as pa
 
-    from .scoring import add_relations, tidy_pairs
+    from .scoring import add_relations, form_codes, tidy_pairs
 
     with _lean_predictions():
         pred = linker.inference.predict()
@@ -337,9 +337,10 @@ def _predict_pairs_chunked(linker, model: dict, forms: pd.DataFrame) -> pd.DataF
     con = linker._db_api._execute_sql_against_backend
     reader = con(f"select {cols} from {pred.physical_name} order by least(unique_id_l, unique_id_r), "
                  f"greatest(unique_id_l, unique_id_r)").to_arrow_reader(PAIRS_CHUNK)
+    codes = form_codes(forms)
     parts = []
     for batch in reader:
-        chunk = add_relations(tidy_pairs(batch.to_pandas(), model), forms)
+        chunk = add_relations(tidy_pairs(batch.to_pandas(), model), codes)
         parts.append(pa.Table.from_pandas(chunk, preserve_index=False))
         del chunk
     pred.drop_table_from_database_and_remove_from_cache()

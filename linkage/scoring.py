@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from .normalise import NORMALISED_COLUMNS
@@ -87,7 +88,23 @@ def evidence_frame(linker, pred, model: dict) -> pd.DataFrame:
         return pred.as_pandas_dataframe()
 
 
+def _level_column(gammas: np.ndarray, labels: dict[int, str]) -> pd.Categorical:
+    """Each gamma's level label, as a categorical over the comparison's labels (one byte a pair, not a
+    string each: at millions of pairs the labels were most of the table). Unknown gammas are missing."""
+    cats = list(dict.fromkeys(labels[k] for k in sorted(labels)))
+    lo = min(min(labels), -1)
+    lookup = np.full(max(labels) - lo + 1, -1, dtype=np.int16)
+    for k, lab in labels.items():
+        lookup[k - lo] = cats.index(lab)
+    idx = gammas.astype(np.int16) - lo
+    inside = (idx >= 0) & (idx < len(lookup))
+    codes = np.where(inside, lookup[np.clip(idx, 0, len(lookup) - 1)], -1).astype(np.int8)
+    return pd.Categorical.from_codes(codes, categories=cats)
+
+
 def tidy_pairs(df: pd.DataFrame, model: dict) -> pd.DataFrame:
+    """The pairs table from Splink's predictions: canonical id order, per-comparison gamma (int8),
+    level label (categorical) and weight, sorted by the pair's ids."""
     names = [c["output_column_name"] for c in model["comparisons"]]
     labels = level_labels(model)
     out = pd.DataFrame({
@@ -104,8 +121,9 @@ def tidy_pairs(df: pd.DataFrame, model: dict) -> pd.DataFrame:
             out.loc[swap, a], out.loc[swap, b] = lb, la
     for n in names:
         g = df.get(f"gamma_{n}")
-        out[f"{n}_gamma"] = g.astype(int) if g is not None else -1
-        out[f"{n}_level"] = out[f"{n}_gamma"].map(labels[n])
+        gam = g.to_numpy(dtype=np.int8) if g is not None else np.full(len(df), -1, dtype=np.int8)
+        out[f"{n}_gamma"] = gam
+        out[f"{n}_level"] = _level_column(gam, labels[n])
         w = df.get(f"mw_{n}")
         if w is None:
             w = pd.Series(0.0, index=df.index)
@@ -170,33 +188,57 @@ FORMS = {"preprint": "preprint", "techreport": "report", "thesis": "report", "co
          "article": "journal", "chapter": "book", "book": "book"}
 
 
-def add_relations(pairs: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+RELATIONS = ["same_form", "preprint_published", "report_published", "conference_journal", "unknown"]
+_FORM_NAMES = sorted(set(FORMS.values()))
+
+
+def _relation(a: str | None, b: str | None) -> str:
+    if not isinstance(a, str) or not isinstance(b, str):
+        return "unknown"
+    if a == b:
+        return "same_form"
+    pair = {a, b}
+    if "report" in pair:
+        return "report_published" if pair & {"conference", "journal", "preprint", "book"} else "unknown"
+    if "preprint" in pair:
+        return "preprint_published"
+    if pair == {"conference", "journal"}:
+        return "conference_journal"
+    return "unknown"
+
+
+# form code (0 = unknown, i + 1 = _FORM_NAMES[i]) x form code -> RELATIONS code
+_RELATION_CODES = np.array([[RELATIONS.index(_relation(a, b)) for b in [None, *_FORM_NAMES]]
+                            for a in [None, *_FORM_NAMES]], dtype=np.int8)
+
+
+def form_codes(records: pd.DataFrame) -> pd.Series:
+    """Each record's publication form as a small code (0 unknown), indexed by ``unique_id``: what
+    ``add_relations`` needs, computed once when it is called chunk by chunk."""
+    code = {t: _FORM_NAMES.index(f) + 1 for t, f in FORMS.items()}
+    pub = records["pub_type"].astype(object).map(lambda t: code.get(t, 0) if isinstance(t, str) else 0)
+    return pd.Series(pub.to_numpy(dtype=np.int8), index=pd.Index(records["unique_id"].astype(object)))
+
+
+def add_relations(pairs: pd.DataFrame, records: pd.DataFrame | pd.Series) -> pd.DataFrame:
     """Add ``relation``: how the two records' publication forms relate, for the version policy.
 
     ``same_form``, ``preprint_published`` (a preprint and a conference/journal version),
     ``report_published`` (a technical report or thesis and a published version),
     ``conference_journal`` (a conference paper and a journal version, often extended), or
-    ``unknown`` when either form is unknown.
+    ``unknown`` when either form is unknown. ``records`` may also be ``form_codes(records)``.
+    The column is categorical; the input frame is not changed.
     """
-    form = records.set_index("unique_id")["pub_type"].astype(object).map(lambda t: FORMS.get(t) if isinstance(t, str)
-                                                                          else None)
-    fl = pairs["unique_id_l"].map(form)
-    fr = pairs["unique_id_r"].map(form)
+    codes = records if isinstance(records, pd.Series) else form_codes(records)
+    if not codes.index.is_unique:
+        codes = codes[~codes.index.duplicated(keep="last")]
 
-    def rel(a, b):
-        if not isinstance(a, str) or not isinstance(b, str):
-            return "unknown"
-        if a == b:
-            return "same_form"
-        pair = {a, b}
-        if "report" in pair:
-            return "report_published" if pair & {"conference", "journal", "preprint", "book"} else "unknown"
-        if "preprint" in pair:
-            return "preprint_published"
-        if pair == {"conference", "journal"}:
-            return "conference_journal"
-        return "unknown"
+    def side(col: str) -> np.ndarray:
+        pos = codes.index.get_indexer(pairs[col].astype(object))
+        vals = codes.to_numpy()
+        return np.where(pos >= 0, vals[np.maximum(pos, 0)] if len(vals) else 0, 0)
 
-    pairs = pairs.copy()
-    pairs["relation"] = [rel(a, b) for a, b in zip(fl.tolist(), fr.tolist())]
+    rel = _RELATION_CODES[side("unique_id_l"), side("unique_id_r")] if len(pairs) else np.array([], dtype=np.int8)
+    pairs = pairs.copy(deep=False)
+    pairs["relation"] = pd.Categorical.from_codes(rel, categories=RELATIONS)
     return pairs
