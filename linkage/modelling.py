@@ -95,10 +95,12 @@ def transfer_parameters(src: dict, dst: dict, reference: dict | None = None) -> 
 
 
 def fit_model(records: pd.DataFrame, spec: Spec, link_type: str, seed: int,
-              backend: Backend | None = None) -> tuple[dict, TrainingReport]:
-    """Train on ``records``: prior, u, EM sessions, then floors and caps. Returns (model dict, report)."""
+              backend: Backend | None = None, mdf: pd.DataFrame | None = None) -> tuple[dict, TrainingReport]:
+    """Train on ``records``: prior, u, EM sessions, then floors and caps. Returns (model dict, report).
+
+    ``mdf``: ``model_frame(records)`` when the caller already has it (it is not changed here)."""
     backend = backend or get_backend("duckdb")
-    mdf = model_frame(records)
+    mdf = model_frame(records) if mdf is None else mdf
     creator = compile_settings(spec, backend.dialect, "link" if link_type == "link" else "dedupe")
     linker = backend.make_linker(mdf, creator)
     rep = TrainingReport()

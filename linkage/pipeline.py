@@ -274,10 +274,13 @@ def _fit_and_score(records: pd.DataFrame, spec: Spec, link_type: str, seed: int,
         rep = TrainingReport()
         rep.prior_source = "reused"
         rep.prior = model.get("probability_two_random_records_match")
+        mdf = model_frame(records)
     else:
-        model, rep = fit_model(records, spec, link_type, seed, engine)
+        mdf = model_frame(records)  # built once, for training and for scoring
+        model, rep = fit_model(records, spec, link_type, seed, engine, mdf=mdf)
     t0 = time.perf_counter()
-    linker = engine.make_linker(model_frame(records), model)
+    linker = engine.make_linker(mdf, model)
+    del mdf
     pairs = _predict_pairs_chunked(linker, model, records[["unique_id", "pub_type"]])
     del linker
     rep.timings["predict"] = round(time.perf_counter() - t0, 3)
@@ -382,26 +385,42 @@ def _after_normalise(records: pd.DataFrame, mappings: dict, spec: Spec, st: _Sta
     }
     model_dict = fitted.model
     del fitted
-    _release_memory()  # the scoring linker and its in-memory database, before merging and writing
-    return _finish(out_path, records, mappings, pairs, clusters, model_dict, threshold, info, warnings, st, report)
+    written = _write_pairs(out_path, pairs, threshold)
+    del pairs
+    _release_memory()  # the scoring linker and its database, and the pairs table, before merging and writing
+    return _finish(out_path, records, mappings, written, clusters, model_dict, threshold, info, warnings, st, report)
 
 
-def _finish(out_path: Path, records: pd.DataFrame, mappings: dict, pairs: pd.DataFrame, clusters: pd.DataFrame,
-            model_dict: dict, threshold: float, info: dict, warnings: list[str], st: _Stages,
-            report: bool) -> Run:
-    """Merge, write the run folder and run.json, build the report."""
+def _write_pairs(out_path: Path, pairs: pd.DataFrame, threshold: float) -> dict:
+    """Write pairs.parquet and return its counts (and the seconds it took, for the write stage).
+
+    Done before merging, so the pairs table (gigabytes at millions of pairs, and not needed to merge)
+    can be freed first."""
+    t0 = time.perf_counter()
+    _write_parquet(pairs, out_path / "pairs.parquet")
+    return {"pairs_scored": len(pairs), "pairs_linked": int((pairs["match_weight"] >= threshold).sum()),
+            "seconds": time.perf_counter() - t0}
+
+
+def _finish(out_path: Path, records: pd.DataFrame, mappings: dict, pairs: pd.DataFrame | dict,
+            clusters: pd.DataFrame, model_dict: dict, threshold: float, info: dict, warnings: list[str],
+            st: _Stages, report: bool) -> Run:
+    """Merge, write the run folder and run.json, build the report. ``pairs``: the pairs table, or what
+    ``_write_pairs`` returned when it was written already."""
     from .merging import merge_clusters
 
+    written = pairs if isinstance(pairs, dict) else _write_pairs(out_path, pairs, threshold)
+    del pairs
     with st("merge"):
         merged = merge_clusters(records, clusters, mappings)
         st.counts["merge"] = {"rows": len(merged)}
     with st("write"):
         _write_parquet(records, out_path / "records.parquet")
-        _write_parquet(pairs, out_path / "pairs.parquet")
         _write_parquet(clusters, out_path / "clusters.parquet")
         _write_parquet(merged, out_path / "merged.parquet")
         (out_path / "model.json").write_text(json.dumps(model_dict, indent=2, default=str))
         (out_path / "mappings.json").write_text(json.dumps(mappings, indent=2))
+    st.timings["write"] = round(st.timings["write"] + written["seconds"], 3)  # pairs.parquet included
     sizes = clusters.groupby("cluster_id").size()
     full = {
         "linkage_version": __version__,
@@ -411,7 +430,7 @@ def _finish(out_path: Path, records: pd.DataFrame, mappings: dict, pairs: pd.Dat
         **info,
         "counts": {
             "records": len(records), "parse_errors": int(records[PARSE_ERROR].notna().sum()),
-            "pairs_scored": len(pairs), "pairs_linked": int((pairs["match_weight"] >= threshold).sum()),
+            "pairs_scored": written["pairs_scored"], "pairs_linked": written["pairs_linked"],
             "clusters": int(len(sizes)), "duplicate_clusters": int((sizes > 1).sum()),
             "records_in_duplicate_clusters": int(sizes[sizes > 1].sum()),
             "duplicates_removed": int(len(records) - len(sizes)),
