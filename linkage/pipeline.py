@@ -353,7 +353,8 @@ def _predict_pairs_chunked(linker, model: dict, forms: pd.DataFrame) -> pd.DataF
         return add_relations(_empty_pairs(model), forms)
     table = pa.concat_tables(parts)
     del parts
-    return table.to_pandas()
+    # each column's Arrow buffers are released as it is converted: not the whole table twice at once
+    return table.to_pandas(self_destruct=True, split_blocks=True)
 
 
 def _after_normalise(records: pd.DataFrame, mappings: dict, spec: Spec, st: _Stages, warnings: list[str],
