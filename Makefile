@@ -43,7 +43,7 @@ bench-accuracy: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.accuracy
 
 bench-speed: $(VENV)/.installed
-	$(BIN)/python -m benchmarks.speed --sizes $(or $(SIZES),10000,100000)
+	$(BIN)/python -m benchmarks.speed --sizes $(or $(SIZES),10000,100000) --memory-limit-mb $(or $(MEMORY_LIMIT_MB),12000)
 
 # Normalisation alone on 1,000,000 generated records (records/s, peak memory): the "normalise-speed" section.
 bench-normalise: $(VENV)/.installed
