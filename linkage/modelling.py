@@ -10,7 +10,14 @@ import pandas as pd
 
 from .backends import Backend, get_backend
 from .errors import LinkageError
-from .scoring import add_relations, choose_threshold, model_frame, predict_pairs
+from .scoring import (
+    add_relations,
+    choose_threshold,
+    empty_pairs,
+    model_frame,
+    predict_pairs,
+    predict_pairs_chunked,
+)
 from .settings import Spec, compile_settings
 from .training import TrainingReport, apply_m_floors, correct_u_for_matches, train
 
@@ -201,11 +208,15 @@ def _compiled_for(model: dict, spec: Spec, mdf: pd.DataFrame, link_type: str, ba
 
 def fit_and_score(records: pd.DataFrame, spec: Spec, link_type: str, seed: int, model_from=None,
                   backend: Backend | None = None) -> Fitted:
-    """Train (or reuse ``model_from``), then score every blocked pair and choose the threshold."""
+    """Train (or reuse ``model_from``), then score every blocked pair and choose the threshold.
+
+    On DuckDB the pairs table is built in chunks (``scoring.predict_pairs_chunked``: the same rows,
+    columns and order, one chunk's intermediate frames at a time); other engines build it whole.
+    """
     import time
 
     backend = backend or get_backend("duckdb")
-    mdf = model_frame(records)
+    mdf = model_frame(records)  # built once, for training and for scoring
     if model_from is not None:
         model = _compiled_for(load_model_file(model_from), spec, mdf, link_type, get_backend("duckdb"))
         model = round_model(model)
@@ -213,15 +224,22 @@ def fit_and_score(records: pd.DataFrame, spec: Spec, link_type: str, seed: int, 
         rep.prior_source = "reused"
         rep.prior = model.get("probability_two_random_records_match")
     else:
-        model, rep = fit_model(records, spec, link_type, seed, backend)
+        model, rep = fit_model(records, spec, link_type, seed, backend, mdf=mdf)
     t0 = time.perf_counter()
     # ``model`` (the run folder's model.json) is in DuckDB SQL; another engine scores with the same
     # parameters on the settings compiled for its dialect
     engine_model = model if backend.dialect == "duckdb" else round_model(
         _compiled_for(model, spec, mdf, link_type, backend))
+    n = len(mdf)
     linker = backend.make_linker(mdf, engine_model)
-    pairs = predict_pairs(linker, engine_model) if len(mdf) >= 2 else _empty_pairs(model)
-    pairs = add_relations(pairs, records)
+    del mdf  # the engine holds its own copy
+    if n < 2:
+        pairs = add_relations(empty_pairs(model), records)
+    elif backend.dialect == "duckdb":
+        pairs = predict_pairs_chunked(linker, engine_model, records[["unique_id", "pub_type"]])
+    else:
+        pairs = add_relations(predict_pairs(linker, engine_model), records)
+    del linker
     rep.timings["predict"] = round(time.perf_counter() - t0, 3)
     threshold, info = choose_threshold(pairs, spec.threshold)
     return Fitted(pairs=pairs, model=model, training=rep.as_dict(), threshold=threshold, threshold_info=info)
@@ -254,18 +272,7 @@ def score_new_records(old_records: pd.DataFrame, new_records: pd.DataFrame, mode
               linker.inference.predict_within(new_sdf).as_pandas_dataframe()]
     frames = [f for f in frames if len(f)]
     if not frames:
-        return add_relations(_empty_pairs(compiled), new_records)
+        return add_relations(empty_pairs(compiled), new_records)
     out = tidy_pairs(pd.concat(frames, ignore_index=True), compiled)
     out = out.drop_duplicates(["unique_id_l", "unique_id_r"]).reset_index(drop=True)
     return add_relations(out, pd.concat([old_records[["unique_id", "pub_type"]], new_records[["unique_id", "pub_type"]]]))
-
-
-def _empty_pairs(model: dict) -> pd.DataFrame:
-    cols = {"unique_id_l": [], "unique_id_r": [], "source_l": [], "source_r": [], "match_weight": [],
-            "match_probability": []}
-    for c in model["comparisons"]:
-        n = c["output_column_name"]
-        cols.update({f"{n}_gamma": [], f"{n}_level": [], f"{n}_weight": []})
-    cols["relation"] = []
-    df = pd.DataFrame(cols)
-    return df.astype({"match_weight": float, "match_probability": float})

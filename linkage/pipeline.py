@@ -6,7 +6,6 @@ back with the same tables the run folder holds.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import gc
 import json
@@ -231,9 +230,6 @@ def run(
                             link_type=link_type, inputs=inputs)
 
 
-PAIRS_CHUNK = 500_000
-
-
 def _release_memory() -> None:
     """Collect garbage and hand the freed heap back to the operating system (glibc ``malloc_trim``).
 
@@ -249,120 +245,14 @@ def _release_memory() -> None:
         pass
 
 
-def _fit_and_score(records: pd.DataFrame, spec: Spec, link_type: str, seed: int, model_from, engine):
-    """``modelling.fit_and_score``, with the scored pairs built in chunks on DuckDB.
-
-    The same pairs table (the same rows, columns and order): Splink's predictions are read from DuckDB
-    sorted by the pair's canonical ids, ``PAIRS_CHUNK`` rows at a time, and each chunk goes through the
-    same ``tidy_pairs`` and ``add_relations`` as the whole table would. At millions of pairs this holds
-    one chunk's intermediate frames instead of three whole-table copies (Splink's columns, the tidied
-    table, the copy with relations). Other engines use ``fit_and_score`` as it is.
-    """
-    import time
-
-    from .modelling import Fitted, _compiled_for, fit_and_score, fit_model, load_model_file, round_model
-    from .scoring import choose_threshold, model_frame
-    from .training import TrainingReport
-
-    if engine.dialect != "duckdb" or len(records) < 2:
-        return fit_and_score(records, spec, link_type, seed, model_from=model_from, backend=engine)
-    if model_from is not None:
-        from .backends import get_backend
-
-        model = round_model(_compiled_for(load_model_file(model_from), spec, model_frame(records.iloc[:0]),
-                                          link_type, get_backend("duckdb")))
-        rep = TrainingReport()
-        rep.prior_source = "reused"
-        rep.prior = model.get("probability_two_random_records_match")
-        mdf = model_frame(records)
-    else:
-        mdf = model_frame(records)  # built once, for training and for scoring
-        model, rep = fit_model(records, spec, link_type, seed, engine, mdf=mdf)
-    t0 = time.perf_counter()
-    linker = engine.make_linker(mdf, model)
-    del mdf
-    pairs = _predict_pairs_chunked(linker, model, records[["unique_id", "pub_type"]])
-    del linker
-    rep.timings["predict"] = round(time.perf_counter() - t0, 3)
-    threshold, info = choose_threshold(pairs, spec.threshold)
-    return Fitted(pairs=pairs, model=model, training=rep.as_dict(), threshold=threshold, threshold_info=info)
-
-
-@contextlib.contextmanager
-def _lean_predictions():
-    """Splink's predictions table without both records' compared values.
-
-    The run keeps ids, sources, gammas and weights of each pair; Splink's table also holds every compared
-    column twice (titles, author lists, abstract tokens...), which at millions of pairs is most of it and
-    spills gigabytes to disk. Splink keeps the gammas only with those values or in its training mode, so
-    the final select is built as in training mode (gammas kept), with the intermediate columns
-    (weights, term-frequency adjustments) still retained. Blocking, comparison and weights are unchanged.
-    """
-    import splink.internals.linker_components.inference as inference
-    from splink.internals.dialects import SplinkDialect
-    from splink.internals.predict import predict_from_comparison_vectors_sqls
-
-    original = inference.predict_from_comparison_vectors_sqls_using_settings
-
-    def lean(settings_obj, threshold_match_probability=None, threshold_match_weight=None,
-             include_clerical_match_score=False):
-        return predict_from_comparison_vectors_sqls(
-            unique_id_input_columns=settings_obj.column_info_settings.unique_id_input_columns,
-            core_model_settings=settings_obj.core_model_settings,
-            sql_dialect=SplinkDialect.from_string(settings_obj._sql_dialect_str),
-            threshold_match_probability=threshold_match_probability,
-            threshold_match_weight=threshold_match_weight,
-            retain_matching_columns=False, retain_intermediate_calculation_columns=True, training_mode=True,
-            additional_columns_to_retain=settings_obj._additional_columns_to_retain,
-            include_clerical_match_score=include_clerical_match_score)
-
-    inference.predict_from_comparison_vectors_sqls_using_settings = lean
-    try:
-        yield
-    finally:
-        inference.predict_from_comparison_vectors_sqls_using_settings = original
-
-
-def _predict_pairs_chunked(linker, model: dict, forms: pd.DataFrame) -> pd.DataFrame:
-    """Every blocked pair, as ``scoring.tidy_pairs`` + ``scoring.add_relations`` make it, chunk by chunk."""
-    import pyarrow as pa
-
-    from .scoring import add_relations, form_codes, tidy_pairs
-
-    with _lean_predictions():
-        pred = linker.inference.predict()
-    names = [c["output_column_name"] for c in model["comparisons"]]
-    wanted = ["unique_id_l", "unique_id_r", "source_l", "source_r", "match_weight", "match_probability"]
-    for n in names:
-        wanted += [f"gamma_{n}", f"mw_{n}", f"mw_tf_adj_{n}"]
-    available = {c.unquote().name for c in pred.columns}
-    cols = ", ".join(f'"{c}"' for c in wanted if c in available)
-    con = linker._db_api._execute_sql_against_backend
-    reader = con(f"select {cols} from {pred.physical_name} order by least(unique_id_l, unique_id_r), "
-                 f"greatest(unique_id_l, unique_id_r)").to_arrow_reader(PAIRS_CHUNK)
-    codes = form_codes(forms)
-    parts = []
-    for batch in reader:
-        chunk = add_relations(tidy_pairs(batch.to_pandas(), model), codes)
-        parts.append(pa.Table.from_pandas(chunk, preserve_index=False))
-        del chunk
-    pred.drop_table_from_database_and_remove_from_cache()
-    if not parts:
-        from .modelling import _empty_pairs
-
-        return add_relations(_empty_pairs(model), forms)
-    table = pa.concat_tables(parts)
-    del parts
-    # each column's Arrow buffers are released as it is converted: not the whole table twice at once
-    return table.to_pandas(self_destruct=True, split_blocks=True)
-
-
 def _after_normalise(records: pd.DataFrame, mappings: dict, spec: Spec, st: _Stages, warnings: list[str],
                      out_path: Path, *, seed: int, model, decisions, report: bool, engine, n_tables: int,
                      link_type: str, inputs: list[dict]) -> Run:
     """Train (or reuse a model), score, cluster, merge and write: everything after normalisation."""
+    from .modelling import fit_and_score
+
     with st("train"):
-        fitted = _fit_and_score(records, spec, link_type, seed, model, engine)
+        fitted = fit_and_score(records, spec, link_type, seed, model_from=model, backend=engine)
     warnings.extend(fitted.training.get("warnings", []))
     from .clustering import cluster, cluster_options, separate_relations
     from .constraints import load_decisions, one_to_one_sources, settings_decisions_path

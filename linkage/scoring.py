@@ -7,6 +7,7 @@ adjustment included).
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -72,17 +73,22 @@ def predict_pairs(linker, model: dict, threshold_match_weight: float | None = No
     return tidy_pairs(evidence_frame(linker, pred, model), model)
 
 
+def _evidence_columns(pred, model: dict) -> str:
+    """The SELECT list of the pairs table's columns among Splink's prediction columns."""
+    wanted = ["unique_id_l", "unique_id_r", "source_l", "source_r", "match_weight", "match_probability"]
+    for c in model["comparisons"]:
+        n = c["output_column_name"]
+        wanted += [f"gamma_{n}", f"mw_{n}", f"mw_tf_adj_{n}"]
+    available = {c.unquote().name for c in pred.columns}
+    return ", ".join(f'"{c}"' for c in wanted if c in available)
+
+
 def evidence_frame(linker, pred, model: dict) -> pd.DataFrame:
     """Only the columns the pairs table keeps (ids, sources, weights, per-comparison gamma and weights):
     Splink's predictions also carry both records' compared values, which would multiply memory."""
-    names = [c["output_column_name"] for c in model["comparisons"]]
-    wanted = ["unique_id_l", "unique_id_r", "source_l", "source_r", "match_weight", "match_probability"]
-    for n in names:
-        wanted += [f"gamma_{n}", f"mw_{n}", f"mw_tf_adj_{n}"]
     try:
-        available = {c.unquote().name for c in pred.columns}
-        cols = ", ".join(f'"{c}"' for c in wanted if c in available)
-        rel = linker._db_api._execute_sql_against_backend(f"select {cols} from {pred.physical_name}")
+        rel = linker._db_api._execute_sql_against_backend(
+            f"select {_evidence_columns(pred, model)} from {pred.physical_name}")
         return rel.df()
     except Exception:  # a backend without this path: take everything
         return pred.as_pandas_dataframe()
@@ -242,3 +248,78 @@ def add_relations(pairs: pd.DataFrame, records: pd.DataFrame | pd.Series) -> pd.
     pairs = pairs.copy(deep=False)
     pairs["relation"] = pd.Categorical.from_codes(rel, categories=RELATIONS)
     return pairs
+
+
+# rows of Splink's predictions turned into pairs at a time by ``predict_pairs_chunked``
+PAIRS_CHUNK = 500_000
+
+
+@contextlib.contextmanager
+def lean_predictions():
+    """Splink's predictions table without both records' compared values.
+
+    The run keeps ids, sources, gammas and weights of each pair; Splink's table also holds every compared
+    column twice (titles, author lists, abstract tokens...), which at millions of pairs is most of it and
+    spills gigabytes to disk. Splink keeps the gammas only with those values or in its training mode, so
+    the final select is built as in training mode (gammas kept), with the intermediate columns
+    (weights, term-frequency adjustments) still retained. Blocking, comparison and weights are unchanged.
+    """
+    import splink.internals.linker_components.inference as inference
+    from splink.internals.dialects import SplinkDialect
+    from splink.internals.predict import predict_from_comparison_vectors_sqls
+
+    original = inference.predict_from_comparison_vectors_sqls_using_settings
+
+    def lean(settings_obj, threshold_match_probability=None, threshold_match_weight=None,
+             include_clerical_match_score=False):
+        return predict_from_comparison_vectors_sqls(
+            unique_id_input_columns=settings_obj.column_info_settings.unique_id_input_columns,
+            core_model_settings=settings_obj.core_model_settings,
+            sql_dialect=SplinkDialect.from_string(settings_obj._sql_dialect_str),
+            threshold_match_probability=threshold_match_probability,
+            threshold_match_weight=threshold_match_weight,
+            retain_matching_columns=False, retain_intermediate_calculation_columns=True, training_mode=True,
+            additional_columns_to_retain=settings_obj._additional_columns_to_retain,
+            include_clerical_match_score=include_clerical_match_score)
+
+    inference.predict_from_comparison_vectors_sqls_using_settings = lean
+    try:
+        yield
+    finally:
+        inference.predict_from_comparison_vectors_sqls_using_settings = original
+
+
+def predict_pairs_chunked(linker, model: dict, forms: pd.DataFrame) -> pd.DataFrame:
+    """Every blocked pair, as ``scoring.tidy_pairs`` + ``scoring.add_relations`` make it, chunk by chunk."""
+    import pyarrow as pa
+
+    with lean_predictions():
+        pred = linker.inference.predict()
+    con = linker._db_api._execute_sql_against_backend
+    reader = con(f"select {_evidence_columns(pred, model)} from {pred.physical_name} "
+                 f"order by least(unique_id_l, unique_id_r), "
+                 f"greatest(unique_id_l, unique_id_r)").to_arrow_reader(PAIRS_CHUNK)
+    codes = form_codes(forms)
+    parts = []
+    for batch in reader:
+        chunk = add_relations(tidy_pairs(batch.to_pandas(), model), codes)
+        parts.append(pa.Table.from_pandas(chunk, preserve_index=False))
+        del chunk
+    pred.drop_table_from_database_and_remove_from_cache()
+    if not parts:
+        return add_relations(empty_pairs(model), forms)
+    table = pa.concat_tables(parts)
+    del parts
+    # each column's Arrow buffers are released as it is converted: not the whole table twice at once
+    return table.to_pandas(self_destruct=True, split_blocks=True)
+
+
+def empty_pairs(model: dict) -> pd.DataFrame:
+    cols = {"unique_id_l": [], "unique_id_r": [], "source_l": [], "source_r": [], "match_weight": [],
+            "match_probability": []}
+    for c in model["comparisons"]:
+        n = c["output_column_name"]
+        cols.update({f"{n}_gamma": [], f"{n}_level": [], f"{n}_weight": []})
+    cols["relation"] = []
+    df = pd.DataFrame(cols)
+    return df.astype({"match_weight": float, "match_probability": float})
