@@ -454,8 +454,7 @@ def render(all_results: dict, meta: dict) -> str:
 
     # where behind: evidence
     notes = []
-    for r_key, r in all_results.items():
-        key = r_key
+    for key, r in all_results.items():
         if r["kind"] != "records":
             continue
         v, ok = verdict(r["systems"])
@@ -469,14 +468,14 @@ def render(all_results: dict, meta: dict) -> str:
         shown = set()
         for kind, word in (("FP", "joined but different works"), ("FN", "same work but split")):
             for e in ex.get(kind, []):
-                key = (kind, str(e["title_l"]).lower()[:60], str(e["title_r"]).lower()[:60])
-                if key in shown or sum(k[0] == kind for k in shown) >= 3:
+                seen = (kind, str(e["title_l"]).lower()[:60], str(e["title_r"]).lower()[:60])
+                if seen in shown or sum(k[0] == kind for k in shown) >= 3:
                     continue
-                shown.add(key)
+                shown.add(seen)
                 notes.append(f"  - {kind} ({word}): “{str(e['title_l'])[:90]}” ({e['year_l']}) vs "
                              f"“{str(e['title_r'])[:90]}” ({e['year_r']})")
-        if BY_KEY[r_key].truth_note:
-            notes.append(f"  - Cause: {BY_KEY[r_key].truth_note}")
+        if BY_KEY[key].truth_note:
+            notes.append(f"  - Cause: {BY_KEY[key].truth_note}")
     if notes:
         parts.append("\n### Where this project is not ahead of both peers\n")
         parts.append("\n".join(notes))
