@@ -52,6 +52,7 @@ from ..fields import (
 )
 from . import tabular
 from .api import API_FIELDS, detect_shape, flatten_api_record, unwrap
+from .columns import no_gc
 from .encoding import decode, head_bytes
 from .tabular import RawTable
 
@@ -188,6 +189,9 @@ def _explicit_columns(mapping: dict[str, str] | None) -> list[str]:
 
 
 def _read_json(path: Path, fmt: str) -> tuple[RawTable, str]:
+    bulk = tabular.read_json_lines_bulk(path, fmt)  # regular JSON Lines: Arrow reads them, same cells
+    if bulk is not None:
+        return bulk, fmt
     items, dec = tabular.read_json_items(path, fmt)
     from .pair_cases import looks_like_pair_cases, read_pair_case_file
 
@@ -390,6 +394,12 @@ def read_source(arg: str | Path | tuple[str, str | Path], mapping: dict[str, str
     if path.is_dir():
         raise SourceError(f"{path}: is a folder, not a table", "give the table's file")
     fmt = detect_format(path)
+    with no_gc():  # millions of cells: see no_gc
+        return _read_table(path, fmt, table, name, mapping)
+
+
+def _read_table(path: Path, fmt: str, table: str | None, name: str | None,
+                mapping: dict[str, str] | None) -> SourceTable:
     raw, fmt = _read_raw(path, fmt, table, mapping)
     df = raw.frame
     if len(df) == 0:

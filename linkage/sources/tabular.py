@@ -351,6 +351,83 @@ def _show(values: Sequence[str], limit: int = 4) -> str:
     return ", ".join(parts) + (", ..." if len(values) > limit else "")
 
 
+# A field that is empty after ``str.strip()`` holds only these characters (Python's whitespace: Unicode
+# separators, the ASCII controls it strips, NEL): RE2 syntax, for Arrow.
+_NOT_BLANK = r"[^\t\n\x0b\x0c\r\x1c-\x1f \x85\p{Z}]"
+
+
+def _bulk_delimited(text: str, delimiter: str) -> tuple[list[str], list[Any]] | None:
+    """The header fields and the record columns (object arrays: str, or None for an empty field) of a
+    regular delimited text, parsed by Arrow; None when the text needs the careful parser.
+
+    Regular: the header is the first line, of two or more non-empty names; every record has as many
+    fields as the header; no record is blank or has only blank fields; the text does not end inside a
+    quoted field. Arrow and the csv module split such a text into the same fields (quotes open a field
+    only at its start, doubled quotes inside, text after a closing quote appended, CR, LF and CRLF end
+    a record, quoted fields span lines); ``tests/test_read_scale_csv.py`` checks it. Anything else is
+    read by ``_parse_records``, which keeps and flags irregular records.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    if not text or text[0] in "\r\n" or delimiter == '"':
+        return None
+    m = _LINE_END.search(text)
+    if m is None:
+        return None
+    head_line = text[: m.start()]
+    if _ends_inside_quotes(head_line, delimiter):
+        return None
+    head = next(csv.reader([head_line], delimiter=delimiter), [])
+    if len(head) < 2 or any(not h.strip().lstrip("\ufeff") for h in head):
+        return None
+    try:
+        body = text[m.end():].encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    if not body.endswith((b"\n", b"\r")):
+        body += b"\n"
+    body += b'"'  # a sentinel: a record of one field, unless the text ends inside a quoted field (closed by it)
+    names = [f"f{i}" for i in range(len(head))]
+    bad: list[str] = []
+
+    def invalid(row: Any) -> str:
+        bad.append(row.text)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(body),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False,
+                                             newlines_in_values=True, ignore_empty_lines=True,
+                                             invalid_row_handler=invalid),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=True, null_values=[""],
+                                                 quoted_strings_can_be_null=True))
+    except (pa.ArrowException, ValueError):
+        return None
+    del body
+    if bad != ['"'] or table.num_rows == 0:
+        return None
+    rows = None  # rows whose every field is empty after strip(): the careful reader skips and counts them
+    for name in names:
+        col = table.column(name)
+        if rows is not None:
+            col = col.take(rows)
+        blank = pc.fill_null(pc.invert(pc.match_substring_regex(col, _NOT_BLANK)), True)
+        if isinstance(blank, pa.ChunkedArray):
+            blank = blank.combine_chunks()
+        hits = pc.indices_nonzero(blank)
+        rows = hits if rows is None else rows.take(hits)
+        if len(rows) == 0:
+            break
+    if rows is not None and len(rows):
+        return None
+    return head, [table.column(n).to_numpy(zero_copy_only=False) for n in names]
+
+
 def read_delimited(path: Path, delimiter: str | None = None, known_columns: Iterable[str] = (),
                    decoded: Decoded | None = None) -> RawTable:
     """Read a CSV/TSV file (see the module docstring for what is detected and how bad rows are kept).
@@ -378,8 +455,12 @@ def read_delimited(path: Path, delimiter: str | None = None, known_columns: Iter
         if delimiter != "," and path.suffix.lower() in (".csv", ".txt"):
             warnings.append(f"{path}: the fields are separated by {DELIMITER_NAMES[delimiter]}s, not commas; "
                             "read that way")
-    with _no_field_limit():
-        records = _parse_records(text, delimiter)
+    bulk = _bulk_delimited(text, delimiter)
+    if bulk is not None:  # a regular file: Arrow parsed the records, the header is checked as usual below
+        records = [_Record(1, bulk[0])]
+    else:
+        with _no_field_limit():
+            records = _parse_records(text, delimiter)
     while records and not records[0].fields and records[0].error is None:  # leading blank lines
         records.pop(0)
     if not records:
@@ -401,6 +482,10 @@ def read_delimited(path: Path, delimiter: str | None = None, known_columns: Iter
     if repeated:
         warnings.append(f"{path}: line {head.line}: repeated column names {', '.join(map(repr, repeated))}; "
                         "the later copies are kept as NAME_2, NAME_3, ...")
+    if bulk is not None:
+        frame = pd.DataFrame(dict(zip(header, bulk[1], strict=True)), columns=header, dtype=object,
+                             index=pd.RangeIndex(len(bulk[1][0])))
+        return RawTable(frame=frame, errors=[None] * len(frame), encoding=dec.encoding, warnings=warnings)
     width = len(header)
     trailing_auto = width > 1 and auto[-1]
     rows: list[dict[str, str | None]] = []
@@ -533,6 +618,125 @@ def read_json_items(path: Path, fmt: str, decoded: Decoded | None = None) -> tup
             items.append(JsonItem(None, f"record {i}: expected a JSON object, got {type(obj).__name__}",
                                   f"record {i}", json.dumps(obj, ensure_ascii=False)[:RAW_KEEP]))
     return items, dec
+
+
+# Keys that make a record API-shaped, a pair case or an envelope (``api.detect_shape``, ``api.unwrap``,
+# ``pair_cases.is_pair_case``): a file holding one of them is read record by record.
+_SHAPE_KEYS = frozenset({"DOI", "authorships", "abstract_inverted_index", "paperId", "externalIds", "entry_id",
+                         "paper", "paper_title", "url_abs", "url_pdf", "message", "citingPaper", "citedPaper",
+                         "doc_1", "doc_2", "record_a", "record_b"})
+_SAMPLE_LINES = 1000
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
+def _sample_schema(body: bytes) -> Any:
+    """The Arrow schema of a JSON Lines body from its first lines, or None when the records hold values
+    the bulk reader would not turn into the same cells as ``cell`` (floats, objects, nested non-text lists)."""
+    import pyarrow as pa
+
+    types: dict[str, Any] = {}
+    for line in body[: 1 << 22].split(b"\n")[:_SAMPLE_LINES]:
+        try:
+            obj = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            break  # a cut-off last line of the sample; the bulk reader judges the rest
+        if not isinstance(obj, dict):
+            return None
+        for k, v in obj.items():
+            if v is None:
+                types.setdefault(k, None)
+                continue
+            if isinstance(v, bool):
+                t = pa.bool_()
+            elif isinstance(v, int):
+                if not _INT64[0] <= v <= _INT64[1]:
+                    return None
+                t = pa.int64()
+            elif isinstance(v, str):
+                t = pa.string()
+            elif isinstance(v, list) and all(x is None or isinstance(x, str) for x in v):
+                t = pa.list_(pa.string())
+            else:
+                return None
+            if types.get(k) is None:
+                types[k] = t
+            elif types[k] != t:
+                return None
+    if not types:
+        return None
+    return pa.schema([(k, t if t is not None else pa.string()) for k, t in types.items()])
+
+
+def read_json_lines_bulk(path: Path, fmt: str) -> RawTable | None:
+    """Read a regular JSON Lines file with Arrow's JSON reader, or return None to read it record by record.
+
+    Regular: UTF-8 (or ASCII) without NULs, one object per line starting at the line's first character,
+    no blank lines, no keys beyond those of the first lines, values text, integers, booleans, null or
+    lists of text, and no key that makes a record API-shaped or a pair case. The cells are the ones
+    ``read_json_items`` + ``records_frame`` give (``tests/test_read_scale_json.py`` checks it); any other
+    file, or any record Arrow does not read, goes to the record-by-record path with its error handling.
+    """
+    import codecs
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.json as pj
+
+    from .encoding import read_bytes
+
+    if fmt != "jsonl":
+        return None
+    try:
+        data = read_bytes(path)
+    except SourceError:
+        return None
+    encoding = "utf-8"
+    if data.startswith(codecs.BOM_UTF8):
+        data, encoding = data[3:], "utf-8-sig"
+    if b"\x00" in data or data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return None
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    body = data.rstrip()
+    del data
+    if not body.startswith(b"{") or body.count(b"\n") != body.count(b"\n{") or b"\n{" not in body:
+        return None
+    n_lines = body.count(b"\n") + 1
+    schema = _sample_schema(body)
+    if schema is None or _SHAPE_KEYS & set(schema.names):
+        return None
+    try:
+        table = pj.read_json(pa.BufferReader(body), read_options=pj.ReadOptions(block_size=1 << 24),
+                             parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error"))
+    except (pa.ArrowException, ValueError):
+        return None
+    del body
+    if table.num_rows != n_lines:
+        return None  # two objects on one line, or a stray value after one: the careful reader flags these
+    if "id" in table.column_names and pa.types.is_string(table.schema.field("id").type):
+        ids = table.column("id")
+        if pc.any(pc.starts_with(ids, "https://openalex.org/")).as_py() or \
+                pc.any(pc.match_substring(ids, "arxiv.org/abs/")).as_py():
+            return None
+    data_cols: dict[str, Any] = {}
+    for name in table.column_names:
+        col = table.column(name)
+        t = col.type
+        if pa.types.is_list(t):
+            vals = col.to_pylist()
+            if pc.list_flatten(col).null_count:
+                vals = [v if v is None else ["" if x is None else x for x in v] for v in vals]
+            data_cols[name] = vals
+        else:
+            if not pa.types.is_string(t):
+                col = pc.cast(col, pa.string())
+            data_cols[name] = col.to_numpy(zero_copy_only=False)
+        table = table.drop_columns([name])  # free each column once converted
+    frame = pd.DataFrame(data_cols, columns=list(data_cols), dtype=object, index=pd.RangeIndex(n_lines))
+    return RawTable(frame, [None] * n_lines, encoding, {}, use_synonyms=True)
 
 
 # ---------------------------------------------------------------------------------------------------------

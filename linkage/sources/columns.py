@@ -1,0 +1,52 @@
+"""Column helpers for turning source tables into the records frame without per-cell Python calls."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Iterator
+from typing import Any
+
+
+@contextlib.contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building millions of lists and strings.
+
+    They hold no reference cycles, but each allocation counts towards the collector's thresholds, and
+    its full passes over a heap of millions of objects cost more than building them (2-5x on list
+    columns at 300k records). The previous state is restored on exit.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def arrow_lists(values: Any) -> list[Any]:
+    """The Python lists of an Arrow-backed list column (``pd.ArrowDtype(pa.list_(...))``); None for a null.
+
+    The same values as ``pa.array(values).to_pylist()``, built by slicing one list of the flattened
+    items per chunk (several times faster for string lists).
+    """
+    import pyarrow as pa
+
+    arr = values.__arrow_array__() if hasattr(values, "__arrow_array__") else pa.array(values)
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    out: list[Any] = []
+    for ch in chunks:
+        t = ch.type
+        if not (pa.types.is_list(t) or pa.types.is_large_list(t)) or not (
+                pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type)):
+            out.extend(ch.to_pylist())
+            continue
+        flat = ch.values.to_numpy(zero_copy_only=False).tolist()
+        off = ch.offsets.to_numpy().tolist()
+        if ch.null_count:
+            valid = ch.is_valid().to_numpy(zero_copy_only=False).tolist()
+            out.extend([flat[a:b] if ok else None for a, b, ok in zip(off, off[1:], valid)])
+        else:
+            out.extend([flat[a:b] for a, b in zip(off, off[1:])])
+    return out
