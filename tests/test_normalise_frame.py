@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from linkage.normalise import NORMALISED_COLUMNS, normalise_frame, normalise_record
+from linkage.normalise.text import TRANSLIT
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT / "benchmarks" / "data" / "normalise" / "real_records.jsonl"
@@ -181,7 +182,9 @@ def test_chunked_table_equals_one_piece(monkeypatch):
 
 
 _TYPO_TEXT = st.lists(st.sampled_from(["a", "Z", " ", "’", "“", "—", "…", "\u00a0", "±", "µ", "©", "é", "Ã¶", "&amp;",
-                                       "<i>", "\t", "None", "x"]), max_size=12).map("".join)
+                                       "<i>", "\t", "None", "x", "ß", "Ł", "ő", "α", "Ж", "\u0301", "Ã", "Ð ", "\x85",
+                                       "\x1a", "$", "{", "\\", "\u212b", "東", "ﬁ", "\n", "N/A"]),
+                      max_size=12).map("".join)
 
 
 @settings(max_examples=60, deadline=None)
@@ -266,3 +269,17 @@ def test_python_fold_of_ascii_abstracts_equals_the_sql_fold(values):
         want = None if v is None or len(fold_fixed(v)) < MIN_ABSTRACT_CHARS else fold_fixed(v)
         assert g == want
         assert g == (s if s is not None and len(s) >= MIN_ABSTRACT_CHARS else None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(sorted({chr(c) for c in range(32, 127)} - set("&<\\${")
+                                               | TRANSLIT | {"\n", "\t"})), max_size=40))
+def test_translit_equals_prep_text_without_repair_hint(s):
+    """The one-translate preparation is prep_text whenever the repair hint does not match."""
+    import re
+
+    from linkage.normalise.text import NOT_SIMPLE_TEXT_RE2, prep_text, prep_translit
+
+    if re.search(NOT_SIMPLE_TEXT_RE2, s):
+        return
+    assert prep_translit(s) == prep_text(s)

@@ -19,8 +19,10 @@ in a worker thread, without the GIL, while Python prepares the next chunk and fi
    distinct input. Low-cardinality fields (venue, volume, issue, dates cut to their date part, ISBN,
    publication type) always take that route; those, authors and pages are remembered across chunks.
    ASCII abstracts are folded after the query, in its thread, by one ``bytes.translate`` each
-   (``_fold_ascii``, cheaper than the regex). Abstract tokens are computed over the whole ``abstract_norm``
-   column with Arrow and numpy (``_abstract_tokens_arrow``), title numbers by one DuckDB ``regexp_extract_all``.
+   (``_fold_ascii``, cheaper than the regex), and abstract tokens computed over the whole ``abstract_norm``
+   column with Arrow and numpy (``_abstract_tokens_arrow``, mostly without the GIL); title numbers by one DuckDB
+   ``regexp_extract_all``. Text that is neither plain nor in need of repair (accents, Greek, typographic
+   characters) is only transliterated (``text.prep_translit``), the rest prepared by ``prep_text``.
 4. List columns (``VARCHAR[]``) stay Arrow arrays and come out as ``pd.ArrowDtype(pa.list_(pa.string()))``
    columns; Python results for routed rows are spliced in by one ``take`` (``_patched``).
 5. On machines with 3 cores or more, tables of ``PROCESS_MIN_ROWS`` rows or more are spread over spawned worker
@@ -37,7 +39,6 @@ from __future__ import annotations
 import gc
 import multiprocessing as mp
 import os
-import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
@@ -59,7 +60,7 @@ from .authors import AUTHOR_COLUMNS, PARTICLES, SUFFIXES, TITLES, author_fields
 from .dates import ISO_TIMESTAMP_SQL
 from .identifiers import IDENTIFIER_COLUMNS, REPO_NOT_OWNER, identifier_fields, normalise_isbn, normalise_pmid
 from .pages import PAGE_COLUMNS, number_field, page_fields
-from .text import BLANKS, TYPOGRAPHIC_ASCII, as_text, is_blank, prep_text
+from .text import BLANKS, NOT_SIMPLE_TEXT_RE2, as_text, is_blank, prep_text, prep_translit
 from .title import (
     _GENERIC_PREFIXES,
     FOLDED_BLANKS,
@@ -330,6 +331,11 @@ FROM s5
 
 # ---------------------------------------------------------------------------------------- helpers
 
+def _type_ids(values: np.ndarray) -> np.ndarray:
+    """The identity of every cell's type (compare with ``id(str)``...), computed in C loops."""
+    return np.fromiter(map(id, map(type, values)), dtype=np.int64, count=len(values))
+
+
 def _objects(frame: pd.DataFrame, mapping: dict[str, str], field: str, n: int) -> np.ndarray:
     c = mapping.get(field)
     if c is None or c not in frame.columns:
@@ -355,65 +361,66 @@ def _sql_strings(values: np.ndarray, join: Callable[[list], str | None] | None =
     """(Arrow strings SQL works on, mask of cells only Python can read: lists not joined, dicts, dates)."""
     n = len(values)
     odd = np.zeros(n, dtype=bool)
+    texts = values
     try:
         arr = pa.array(values, type=pa.string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        out: list = [None] * n
-        for i, v in enumerate(values):
+        # cells that are not strings (lists, numbers, dicts...): found by type in a C loop, converted one by one
+        kinds = _type_ids(values)
+        other = np.flatnonzero((kinds != id(str)) & (kinds != id(type(None))))
+        texts = values.copy()
+        for i in other.tolist():
+            v = values[i]
             if isinstance(v, str):
-                out[i] = v
-            elif isinstance(v, (list, tuple)):
+                continue
+            if isinstance(v, (list, tuple)):
                 j = join(list(v)) if join is not None else None
-                if j is None:
-                    odd[i] = True
-                out[i] = j
             else:
-                s = _cell_text(v)
-                if s is None and v is not None:
-                    odd[i] = True
-                out[i] = s
-        arr = pa.array(out, type=pa.string())
+                j = _cell_text(v)
+            if j is None:
+                odd[i] = True
+            texts[i] = j
+        arr = pa.array(texts, type=pa.string(), from_pandas=True)
     if prep:
-        arr = _prep_array(arr, cache)
+        arr = _prep_array(arr, cache, texts)
     return arr, odd
 
 
 # printable ASCII without the markup characters & < \ $ { (``text.is_plain``), as one RE2 class
 _PLAIN_CLASS = r" -#%'-;=-\[\]-z|}~"
-_TYPO_CLASS = "".join(TYPOGRAPHIC_ASCII)
-_TYPO_RE = re.compile("[" + _TYPO_CLASS + "]")
-
-
-def _typo_ascii(m: re.Match) -> str:
-    return TYPOGRAPHIC_ASCII[m.group(0)]
-
-
-def _prep_array(arr: pa.Array, cache: dict | None = None) -> pa.Array:
+def _prep_array(arr: pa.Array, cache: dict | None = None, texts: np.ndarray | None = None) -> pa.Array:
     """``prep_text`` over a column, blanks to null.
 
-    Plain values stay; values whose only non-ASCII characters are typographic ones (curly quotes, dashes,
-    no-break spaces...) get those replaced by their fixed transliteration (one compiled regex); the rest go
-    through ``prep_text`` once per distinct value.
+    Plain values stay; values without markup or possible mojibake (``text.NOT_SIMPLE_TEXT_RE2``, tested over the
+    column at once) whose non-ASCII characters all transliterate alone (accented letters, Greek, curly quotes,
+    dashes, no-break spaces...) get one ``str.translate`` (``text.prep_translit``); the rest go through
+    ``prep_text`` once per distinct value. ``texts``: the same column as Python strings (or None), when
+    the caller has them: the values to fix are then taken from it and the column rebuilt from it, cheaper than
+    Arrow's take and replace of long strings.
     """
     plain = pc.fill_null(pc.match_substring_regex(arr, "^[" + _PLAIN_CLASS + "]*$"), True)
     not_plain = pc.invert(plain)
     if not pc.any(not_plain).as_py():
         return arr
     idx = np.flatnonzero(not_plain.to_numpy(zero_copy_only=False))
-    sub = arr.take(pa.array(idx))  # (not plain, so not null)
-    is_typo = pc.match_substring_regex(sub, "^[" + _PLAIN_CLASS + _TYPO_CLASS + "]*$").to_numpy(zero_copy_only=False)
-    vals = sub.to_pylist()
+    if texts is None:
+        texts = arr.to_numpy(zero_copy_only=False)
+    vals = texts[idx].tolist()  # (not plain, so not null)
+    # values without markup, without possible mojibake, whose other characters transliterate alone
+    simple = pc.invert(pc.match_substring_regex(pa.array(vals, type=pa.string()), NOT_SIMPLE_TEXT_RE2))
     cache = {} if cache is None else cache  # prep_text results, maybe kept across chunks
     rep = []
-    for v, ty in zip(vals, is_typo.tolist(), strict=True):
-        if ty:  # typographic characters only: their fixed transliteration (one regex pass, in C)
-            rep.append(_TYPO_RE.sub(_typo_ascii, v))
+    for v, sim in zip(vals, simple.to_numpy(zero_copy_only=False).tolist(), strict=True):
+        if sim:
+            rep.append(None if is_blank(v) else prep_translit(v))
             continue
         r = cache.get(v, cache)
         if r is cache:
             r = cache[v] = None if is_blank(v) else prep_text(v)
         rep.append(r)
-    return pc.replace_with_mask(arr, not_plain, pa.array(rep, type=pa.string()))
+    out = texts.copy()
+    out[idx] = rep
+    return pa.array(out, type=pa.string(), from_pandas=True)
 
 
 def _join_names(items: list) -> str | None:
@@ -824,8 +831,10 @@ def _connect() -> duckdb.DuckDBPyConnection:
 
 def _run_sql(table: pa.Table, stats: dict | None) -> pa.Table:
     """The main query over one chunk's input table (row order kept), then, in the same thread, the folding of
-    ASCII abstracts (``_fold_ascii``): ``abstract_norm`` complete. (This thread and the main thread take about
-    the same time this way; the abstract tokens here too would make this one the longer.)"""
+    ASCII abstracts (``_fold_ascii``): ``abstract_norm`` complete, and its ``abstract_tokens``.
+
+    Only Python code holding the GIL is serial between this thread and the main one: work that releases it
+    (DuckDB, Arrow compute, numpy) belongs here, the per-value Python functions in the main thread."""
     t0, c0 = time.perf_counter(), time.thread_time()
     # One thread: a chunk is one DuckDB row group (122,880 rows), which is the unit of parallel scans anyway;
     # the parallelism is the pipeline (this query beside Python's work on the neighbouring chunks).
@@ -840,8 +849,12 @@ def _run_sql(table: pa.Table, stats: dict | None) -> pa.Table:
         out = out.sort_by("row_id")
     abstract_norm = pc.coalesce(out.column("abstract_norm").combine_chunks(),
                                 _fold_ascii(out.column("b_clean").combine_chunks()))
-    out = out.drop_columns(["b_clean", "abstract_norm"]).append_column("abstract_norm", abstract_norm)
-    del abstract_norm
+    # the abstract tokens here too: numpy and Arrow work that mostly runs without the GIL, beside the main
+    # thread's Python
+    tokens = _abstract_tokens_arrow(abstract_norm)
+    out = (out.drop_columns(["b_clean", "abstract_norm"]).append_column("abstract_norm", abstract_norm)
+           .append_column("abstract_tokens", tokens))
+    del abstract_norm, tokens
     if stats is not None:
         sec = stats.setdefault("seconds", {})
         sec["sql query (thread)"] = sec.get("sql query (thread)", 0.0) + time.perf_counter() - t0
@@ -890,8 +903,7 @@ def _finish(frame: pd.DataFrame, mapping: dict[str, str], prep: dict, out: pa.Ta
     prep.clear()
     res: dict = {}
     lists: dict[str, pa.Array] = {}
-    lists["abstract_tokens"] = _abstract_tokens_arrow(out.column("abstract_norm").combine_chunks())
-    _lap(stats, "abstract tokens")
+    lists["abstract_tokens"] = out.column("abstract_tokens").combine_chunks()
     for c in _SQL_OUTPUTS:
         col = out.column(c).combine_chunks()
         if c in LIST_COLUMNS:

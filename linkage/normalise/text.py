@@ -42,6 +42,9 @@ BLANKS = frozenset({"", "none", "nan", "null", "n/a", "na", "-", "--", "[]", "{}
                     "[untitled]", "not available", "<na>"})
 
 
+_LONGEST_BLANK = max(map(len, BLANKS))
+
+
 def unescape_entities(s: str) -> str:
     """Decode HTML entities, also double-escaped ones (``&amp;#225;`` -> ``á``), leaving bare ``&`` alone."""
     while "&" in s:
@@ -190,17 +193,28 @@ def is_plain(s: str) -> bool:
     return s.isascii() and s.isprintable() and _MARKUP_CHARS.isdisjoint(s)
 
 
-# Typographic characters that ``fix_text`` leaves alone (no mojibake lead byte, no C1 control, stable under
-# NFC) with their fixed transliteration: text made of printable ASCII and these alone needs no Python to
-# prepare (the table path substitutes them in bulk, see ``sql._prep_array``).
-_TYPOGRAPHIC = ("\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u2032\u2033\u2010\u2011\u2012\u2013\u2014\u2015"
-                "\u2212\u2026\u00a0\u2002\u2003\u2009\u202f\u2022\u00b7\u00ab\u00bb\u2039\u203a\u2264\u2265\u00b1"
-                "\u2192\u2190\u00b0\u00b5\u2122\u00a9\u00ae\u2248\u2260\u00bd\u00bc\u00be\u2020\u2021\u00a7")
-TYPOGRAPHIC_ASCII: dict[str, str] = {
-    c: anyascii(c) for c in _TYPOGRAPHIC
-    if not _MOJIBAKE_RUN.match(c + c) and unicodedata.normalize("NFC", c) == c and not unicodedata.combining(c)
-    and anyascii(c).isascii() and anyascii(c).isprintable() and c not in _SPACE_RESTORED
-}
+# Characters that need no repair before transliteration: stable under NFC, not combining, transliterated by
+# anyascii to printable ASCII, and anyascii of a run of them is that of each one alone. Text made of ASCII and
+# these, with no markup character and nothing ftfy could read as mojibake (``SIMPLE_TEXT_RE2`` does not match),
+# needs only ``to_ascii`` (``prep_translit``); the table path tests the pattern in bulk (``sql._prep_array``).
+_TRANSLIT_RANGES = ((0xA0, 0x250), (0x370, 0x460), (0x1E00, 0x1F00), (0x2000, 0x2070), (0x2100, 0x2200))
+TRANSLIT: frozenset[str] = frozenset(
+    chr(c) for a, b in _TRANSLIT_RANGES for c in range(a, b)
+    if unicodedata.normalize("NFC", chr(c)) == chr(c) and not unicodedata.combining(chr(c))
+    and anyascii(chr(c)).isascii() and anyascii(chr(c)).isprintable()
+)
+# RE2 (DuckDB/Arrow) and Python: a character outside ASCII and TRANSLIT, a markup character, a possible mojibake
+# pair or C1 control (``_may_be_mojibake``), a character ftfy may turn into a space before a space, or the
+# substitute character
+NOT_SIMPLE_TEXT_RE2 = ("[^\\x00-\\x7f" + "".join(sorted(TRANSLIT)) + "]|" + _MOJIBAKE_RUN.pattern
+                       + "|[" + "".join(sorted(_SPACE_RESTORED)) + "] |\\x1a|[&<\\\\$\\{]")
+
+
+def prep_translit(s: str) -> str:
+    """``prep_text(s)`` for text ``NOT_SIMPLE_TEXT_RE2`` does not match (the caller checks): ``fix_text`` would
+    leave it as it is, so only the transliteration and the control characters remain."""
+    t = to_ascii(s)
+    return t if t.isprintable() else _CONTROLS.sub(" ", t)
 
 
 def prep_text(s: str) -> str:
@@ -221,7 +235,8 @@ def is_blank(value) -> bool:
     if isinstance(value, float):
         return math.isnan(value)
     if isinstance(value, str):
-        return value.strip().lower() in BLANKS
+        t = value.strip()
+        return len(t) <= _LONGEST_BLANK and t.lower() in BLANKS  # (no lowercase copy of a long text)
     if isinstance(value, (list, tuple)):
         return all(is_blank(v) for v in value)
     return False
