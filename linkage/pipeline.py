@@ -53,33 +53,62 @@ def _raw_column_name(c: str) -> str:
 
 
 def build_records(tables: list[SourceTable]) -> tuple[pd.DataFrame, dict[str, dict[str, str]]]:
-    """One row per input record: system columns, raw columns as read, normalised columns beside them."""
-    import pyarrow as pa
+    """One row per input record: system columns, raw columns as read, normalised columns beside them.
 
-    frames, mappings = [], {}
+    Assembled column by column (no whole-frame concat and reorder copies); the same frame as concatenating
+    each table's system, raw and normalised columns, with None (not NaN) where a source had no value.
+    """
+    import numpy as np
+
+    from .sources.columns import arrow_lists, no_gc
+
+    system = (UNIQUE_ID, SOURCE, SOURCE_ID, SOURCE_ROW, PARSE_ERROR)
+    parts: list[dict[str, pd.Series]] = []
+    mappings: dict[str, dict[str, str]] = {}
+    raw_cols: list[str] = []
     for t in tables:
         f = t.frame
         norm = normalise_frame(f, t.mapping)
-        raw = f.drop(columns=[SOURCE, SOURCE_ID, SOURCE_ROW, PARSE_ERROR])
-        raw = raw.rename(columns={c: _raw_column_name(c) for c in raw.columns})
+        if not norm.index.equals(f.index):
+            norm = norm.reindex(f.index)
         mappings[t.name] = {k: _raw_column_name(v) for k, v in t.mapping.items()}
-        sys_cols = pd.DataFrame({UNIQUE_ID: t.name + ":" + f[SOURCE_ID].astype(str), SOURCE: f[SOURCE],
-                                 SOURCE_ID: f[SOURCE_ID].astype(str), SOURCE_ROW: f[SOURCE_ROW].astype("int64"),
-                                 PARSE_ERROR: f[PARSE_ERROR]}, index=f.index)
-        frames.append(pd.concat([sys_cols, raw, norm], axis=1))
-    records = pd.concat(frames, ignore_index=True, sort=False) if len(frames) > 1 else frames[0].reset_index(drop=True)
-    raw_cols = [c for c in records.columns if c not in NORMALISED_COLUMNS and c not in
-                (UNIQUE_ID, SOURCE, SOURCE_ID, SOURCE_ROW, PARSE_ERROR)]
-    order = [UNIQUE_ID, SOURCE, SOURCE_ID, SOURCE_ROW, PARSE_ERROR, *raw_cols, *NORMALISED_COLUMNS]
-    records = records[order]
-    for c, t in NORMALISED_COLUMNS.items():  # concat leaves NaN where a source had None: keep None
-        if isinstance(records[c].dtype, pd.ArrowDtype):  # normalise_frame's Arrow-backed lists: Python lists here
-            records[c] = pd.Series(pa.array(records[c].array).to_pylist(), index=records.index, dtype=object)
-        elif t in ("VARCHAR", "VARCHAR[]", "DATE", "BOOLEAN"):
-            records[c] = records[c].astype(object).where(records[c].notna(), None)
-        elif t == "INTEGER":
-            records[c] = records[c].astype("Int64")
-    return _harmonise_raw(records, raw_cols), mappings
+        ids = f[SOURCE_ID].astype(str)
+        cols = {UNIQUE_ID: t.name + ":" + ids, SOURCE: f[SOURCE], SOURCE_ID: ids,
+                SOURCE_ROW: f[SOURCE_ROW].astype("int64"), PARSE_ERROR: f[PARSE_ERROR]}
+        for c in f.columns:
+            if c in (SOURCE, SOURCE_ID, SOURCE_ROW, PARSE_ERROR):
+                continue
+            name = _raw_column_name(c)
+            cols[name] = f[c]
+            if name not in raw_cols:
+                raw_cols.append(name)
+        for c in norm.columns:
+            cols[c] = norm[c]
+        parts.append(cols)
+    with no_gc():  # millions of lists and strings: see no_gc
+        sizes = [len(t.frame) for t in tables]
+        data: dict[str, pd.Series] = {}
+        for c in [*system, *raw_cols]:
+            pieces = [p.get(c) for p in parts]
+            if c in raw_cols:  # object columns; a source without the column gives NaN, as concat does
+                data[c] = pd.Series(np.concatenate([x.to_numpy(dtype=object) if x is not None else
+                                                    np.full(n, np.nan, dtype=object) for x, n in zip(pieces, sizes)]),
+                                    dtype=object)
+            else:
+                data[c] = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0].reset_index(drop=True)
+        for c, t in NORMALISED_COLUMNS.items():  # concat leaves NaN where a source had None: keep None
+            pieces = [p[c] for p in parts]
+            col = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0].reset_index(drop=True)
+            if isinstance(col.dtype, pd.ArrowDtype):  # normalise_frame's Arrow-backed lists: Python lists here
+                col = pd.Series(arrow_lists(col.array), index=col.index, dtype=object)
+            elif t in ("VARCHAR", "VARCHAR[]", "DATE", "BOOLEAN"):
+                col = col.astype(object).where(col.notna(), None)
+            elif t == "INTEGER":
+                col = col.astype("Int64")
+            data[c] = col
+        del parts
+        records = pd.DataFrame(data, columns=[*system, *raw_cols, *NORMALISED_COLUMNS])
+        return _harmonise_raw(records, raw_cols), mappings
 
 
 def _is_missing(v) -> bool:
@@ -87,15 +116,34 @@ def _is_missing(v) -> bool:
 
 
 def _harmonise_raw(records: pd.DataFrame, raw_cols: list[str]) -> pd.DataFrame:
-    """A raw column is either text or a list of texts, never both (Parquet needs one type a column)."""
-    for c in raw_cols:
-        vals = records[c]
-        if vals.map(lambda v: isinstance(v, (list, tuple)) or hasattr(v, "tolist") and not isinstance(v, str)).any():
-            records[c] = vals.map(lambda v: list(v.tolist() if hasattr(v, "tolist") else v)
-                                  if isinstance(v, (list, tuple)) or hasattr(v, "tolist") and not isinstance(v, str)
-                                  else ([] if _is_missing(v) else [str(v)]))
-        else:
-            records[c] = vals.map(lambda v: None if _is_missing(v) else str(v))
+    """A raw column is either text or a list of texts, never both (Parquet needs one type a column).
+
+    Columns holding only str, list, None and float (NaN) cells, as read, are converted in one pass;
+    others (numpy arrays from Parquet, pd.NA, numbers) cell by cell. A text column gets the dtype
+    ``Series.map`` infers (pandas' ``str``, missing values NaN; object when every value is missing).
+    """
+    from .sources.columns import no_gc
+
+    simple = {str, list, float, type(None)}
+    with no_gc():
+        for c in raw_cols:
+            vals = records[c]
+            arr = vals.to_numpy(dtype=object) if vals.dtype == object else None
+            kinds = set(map(type, arr)) if arr is not None else None
+            if kinds is not None and kinds <= simple:
+                if list in kinds:  # v != v: NaN
+                    records[c] = pd.Series([v if v.__class__ is list else [] if v is None or v != v else [str(v)]
+                                            for v in arr], index=vals.index, dtype=object)
+                else:  # dtype inferred as Series.map infers it: str (missing as NaN), object when all missing
+                    records[c] = pd.Series([None if v is None or v != v else v if v.__class__ is str else str(v)
+                                            for v in arr] if float in kinds else arr, index=vals.index)
+                continue
+            if vals.map(lambda v: isinstance(v, (list, tuple)) or hasattr(v, "tolist") and not isinstance(v, str)).any():
+                records[c] = vals.map(lambda v: list(v.tolist() if hasattr(v, "tolist") else v)
+                                      if isinstance(v, (list, tuple)) or hasattr(v, "tolist") and not isinstance(v, str)
+                                      else ([] if _is_missing(v) else [str(v)]))
+            else:
+                records[c] = vals.map(lambda v: None if _is_missing(v) else str(v))
     return records
 
 
