@@ -554,22 +554,28 @@ def _patched(arr: pa.Array, patches: list[tuple[np.ndarray, np.ndarray]]) -> pa.
     return pa.concat_arrays([arr, pa.array(extra, type=LIST_TYPE)]).take(pa.array(idx))
 
 
-# ``text.fold_fixed`` of ASCII text as one byte translation: letters lowercased, every byte but 0-9a-z a space
-_FOLD_TABLE = bytes(c + 32 if 65 <= c <= 90 else c if 48 <= c <= 57 or 97 <= c <= 122 else 32 for c in range(256))
+# ``text.fold_fixed`` of ASCII text as one byte translation: letters lowercased, apostrophes kept (deleted next),
+# every other byte but 0-9a-z a space
+_FOLD_TABLE = bytes(c + 32 if 65 <= c <= 90 else c if 48 <= c <= 57 or 97 <= c <= 122 or c == 39 else 32
+                    for c in range(256))
 
 
 def _fold_ascii(clean: pa.Array) -> pa.Array:
     """The SQL fold of ASCII abstracts (``b_norm`` in the query: lowercased, apostrophes deleted, runs of other
-    characters than 0-9a-z one space, trimmed) and the length rule of ``abstract_norm``: apostrophes deleted and
-    the other bytes translated by one ``bytes.translate``, runs of spaces collapsed by split/join."""
-    out = []
-    for v in clean.to_pylist():
-        if v is None:
-            out.append(None)
-            continue
-        f = b" ".join(v.encode("ascii").translate(_FOLD_TABLE, b"'").split())
-        out.append(f.decode("ascii") if len(f) >= MIN_ABSTRACT_CHARS else None)
-    return pa.array(out, type=pa.string())
+    characters than 0-9a-z one space, trimmed) and the length rule of ``abstract_norm``.
+
+    The whole column's bytes are translated at once (one ``bytes.translate`` of its data buffer: the offsets do
+    not move), then Arrow deletes the apostrophes and splits and re-joins the words (without the GIL)."""
+    clean = clean.cast(pa.string())
+    validity, offsets, data = clean.buffers()
+    if len(clean) == 0 or data is None or clean.null_count == len(clean):
+        return pa.nulls(len(clean), pa.string())
+    folded = pa.py_buffer(data.to_pybytes().translate(_FOLD_TABLE))
+    arr = pa.StringArray.from_buffers(len(clean), offsets, folded, validity, clean.null_count, clean.offset)
+    trimmed = pc.ascii_trim_whitespace(pc.replace_substring(arr, "'", ""))
+    joined = pc.binary_join(pc.ascii_split_whitespace(trimmed), " ")
+    return pc.if_else(pc.greater_equal(pc.binary_length(joined), MIN_ABSTRACT_CHARS), joined,
+                      pa.scalar(None, pa.string()))
 
 
 def _abstract_tokens_arrow(norm: pa.Array) -> pa.Array:
