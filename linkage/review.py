@@ -28,6 +28,8 @@ from typing import IO, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .constraints import (
     Decision,
@@ -373,6 +375,222 @@ def cluster_diagnostics(run: RunData) -> pd.DataFrame:
     joined at least twice) the product of that for its two weakest edges; must-links count as certain
     edges, so a work held by decisions alone has risk 0.
     """
+    fast = _cluster_diagnostics_fast(run)
+    return fast if fast is not None else _cluster_diagnostics_rows(run)
+
+
+DIAGNOSTICS_COLUMNS = ["cluster_id", "size", "sources", "source_counts", "same_source_members", "edges",
+                       "weakest_edge", "weakest_edge_l", "weakest_edge_r", "bridges", "weakest_bridge", "bridge_l",
+                       "bridge_r", "bridge_weights", "components", "decisions_same", "split_links",
+                       "strongest_split_link", "risk"]
+
+
+def _arrow_ids(values: pd.Series) -> pa.Array:
+    return pa.array(values.astype(str), from_pandas=True).cast(pa.large_string())
+
+
+def _labels(n: int, us: np.ndarray, vs: np.ndarray) -> np.ndarray:
+    """Connected-component labels of nodes ``0..n-1`` (each node's label is the smallest node of its
+    component): hooking of labels along the edges with pointer jumping, whole arrays at a time."""
+    lab = np.arange(n)
+    if len(us) == 0:
+        return lab
+    while True:
+        lu, lv = lab[us], lab[vs]
+        m = np.minimum(lu, lv)
+        new = lab.copy()
+        np.minimum.at(new, lu, m)
+        np.minimum.at(new, lv, m)
+        while True:
+            jumped = new[new]
+            if np.array_equal(jumped, new):
+                break
+            new = jumped
+        if np.array_equal(new, lab):
+            return lab
+        lab = new
+
+
+def _bridge_mask(n: int, us: np.ndarray, vs: np.ndarray, lab: np.ndarray) -> np.ndarray:
+    """``bridges`` as a mask over the edges: every edge of a tree component is a bridge (no cycle passes
+    through it); components with a cycle go through ``bridges`` itself."""
+    out = np.zeros(len(us), dtype=bool)
+    if len(us) == 0:
+        return out
+    comp = lab[us]
+    n_edges = np.bincount(comp, minlength=n)
+    n_nodes = np.bincount(lab, minlength=n)
+    tree = n_edges == n_nodes - 1
+    out[tree[comp]] = True
+    rest = np.flatnonzero(~tree[comp])
+    if len(rest):
+        sub_u, sub_v = us[rest], vs[rest]
+        nodes, inv = np.unique(np.concatenate([sub_u, sub_v]), return_inverse=True)
+        k = len(rest)
+        found = bridges(len(nodes), inv[:k].tolist(), inv[k:].tolist())
+        out[rest[np.asarray(found, dtype=np.int64)]] = True
+    return out
+
+
+def _lists(offsets: np.ndarray, values: pa.Array) -> list:
+    """Python lists of ``values`` cut at ``offsets``."""
+    return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), values).to_pylist()
+
+
+def _cluster_diagnostics_fast(run: RunData) -> pd.DataFrame | None:
+    """``cluster_diagnostics`` on whole arrays: the same rows, values and types as record by record.
+    None for inputs it does not take (see ``_cluster_diagnostics_rows``)."""
+    cl = run.clusters
+    uid_s = cl["unique_id"].astype(str)
+    uid = _arrow_ids(uid_s)
+    n = len(uid)
+    if n == 0 or pc.count_distinct(uid).as_py() != n:
+        return None
+    rec_uid = _arrow_ids(run.records["unique_id"])
+    if pc.count_distinct(rec_uid).as_py() != len(rec_uid):
+        return None
+    ccode, cuniq = pd.factorize(cl["cluster_id"].astype(str).to_numpy(dtype=object))
+    sizes = np.bincount(ccode, minlength=len(cuniq))
+    multi = sizes > 1
+    if not multi.any():
+        return None
+    rpos = pc.fill_null(pc.index_in(uid, value_set=rec_uid), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    rec_src = run.records["source"].astype(str).to_numpy(dtype=object)
+    node_src = np.where(rpos >= 0, rec_src[np.maximum(rpos, 0)] if len(rec_src) else "?", "?")
+    # each id's place in sort order: ties between edges of equal weight go by their ids as strings
+    place = np.empty(n, dtype=np.int64)
+    place[pc.sort_indices(uid).to_numpy()] = np.arange(n)
+
+    p = run.pairs
+    w_all = p["match_weight"].to_numpy(dtype=float)
+    linked = w_all >= run.threshold
+    lw = w_all[linked]
+
+    def positions(col: str) -> np.ndarray:
+        vals = _arrow_ids(p[col])
+        vals = vals.filter(pa.array(linked)) if len(vals) else vals
+        return pc.fill_null(pc.index_in(vals, value_set=uid), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+    la, lb = positions("unique_id_l"), positions("unique_id_r")
+    if (la < 0).any() or (lb < 0).any():
+        return None
+    inside = ccode[la] == ccode[lb]
+    # edges inside works, plus must-links inside works as certain edges
+    node_of = {}
+    must = _must_links(run)
+    if must:
+        ids = [x for pair in must for x in pair]
+        pos = pc.fill_null(pc.index_in(pa.array(ids, type=pa.large_string()), value_set=uid), -1).to_numpy(
+            zero_copy_only=False)
+        node_of = dict(zip(ids, pos.tolist()))
+    must_inside = [(node_of[a], node_of[b]) for a, b in must
+                   if node_of.get(a, -1) >= 0 and node_of.get(b, -1) >= 0 and ccode[node_of[a]] == ccode[node_of[b]]]
+    mu = np.array([a for a, _ in must_inside], dtype=np.int64)
+    mv = np.array([b for _, b in must_inside], dtype=np.int64)
+    eu = np.concatenate([la[inside], mu])
+    ev = np.concatenate([lb[inside], mv])
+    ew = np.concatenate([lw[inside], np.full(len(mu), np.inf)])
+    lab = _labels(n, eu, ev)
+    is_bridge = _bridge_mask(n, eu, ev, lab)
+    ec = ccode[eu]
+    certain = np.isinf(ew)
+    n_c = len(cuniq)
+    m_idx = np.flatnonzero(multi)  # the works reported, in cluster-code order
+    row_of = np.full(n_c, -1, dtype=np.int64)
+    row_of[m_idx] = np.arange(len(m_idx))
+    rows = len(m_idx)
+
+    # sources per work: sorted names and counts
+    members = np.flatnonzero(multi[ccode])
+    sc = pd.DataFrame({"c": row_of[ccode[members]], "s": node_src[members]}).groupby(["c", "s"], sort=True).size()
+    s_row = sc.index.get_level_values(0).to_numpy()
+    s_name = sc.index.get_level_values(1).to_numpy(dtype=object)
+    s_n = sc.to_numpy()
+    s_off = np.searchsorted(s_row, np.arange(rows + 1))
+    piece = np.array([s if k == 1 else f"{s} ×{k}" for s, k in zip(s_name.tolist(), s_n.tolist())], dtype=object)
+    names = pa.array(s_name.tolist(), type=pa.string())
+    piece_lists = pa.ListArray.from_arrays(pa.array(s_off.astype(np.int32)), pa.array(piece.tolist(), type=pa.string()))
+    source_counts = pc.binary_join(piece_lists, ", ").to_pylist()
+    same_source = np.zeros(rows, dtype=bool)
+    np.logical_or.at(same_source, s_row, s_n > 1)
+    # components: distinct labels among each work's members
+    comp = pd.DataFrame({"c": row_of[ccode[members]], "l": lab[members]}).drop_duplicates()
+    components = np.bincount(comp["c"].to_numpy(), minlength=rows)
+
+    def first_per_row(sel: np.ndarray):
+        """The edges ``sel`` sorted by (work, weight, id_l, id_r), their rows, and each row's first one."""
+        order = sel[np.lexsort((place[ev[sel]], place[eu[sel]], ew[sel], row_of[ec[sel]]))]
+        r = row_of[ec[order]]
+        off = np.searchsorted(r, np.arange(rows + 1))
+        return order, r, off
+
+    finite = np.flatnonzero(~certain)
+    e_order, _, e_off = first_per_row(finite)
+    n_edges = np.diff(e_off)
+    has_edge = n_edges > 0
+    first_e = e_order[np.minimum(e_off[:-1], max(len(e_order) - 1, 0))] if len(e_order) else np.zeros(rows, np.int64)
+    uid_list = uid_s.to_numpy(dtype=object)
+    weakest = np.where(has_edge, ew[first_e] if len(e_order) else np.nan, np.nan)
+    weakest_l = [uid_list[eu[k]] if h else None for k, h in zip(first_e.tolist(), has_edge.tolist())]
+    weakest_r = [uid_list[ev[k]] if h else None for k, h in zip(first_e.tolist(), has_edge.tolist())]
+    second_w = np.full(rows, np.nan)
+    two = n_edges >= 2
+    if two.any():
+        second_w[two] = ew[e_order[e_off[:-1][two] + 1]]
+
+    b_order, b_r, b_off = first_per_row(np.flatnonzero(is_bridge & ~certain))
+    n_bridges = np.diff(b_off)
+    has_bridge = n_bridges > 0
+    weakest_b = np.full(rows, np.nan)
+    weakest_b[has_bridge] = ew[b_order[b_off[:-1][has_bridge]]]
+    keep = (np.arange(len(b_order)) - b_off[:-1][b_r]) < MAX_BRIDGES_LISTED if len(b_order) else np.zeros(0, bool)
+    listed = b_order[keep]
+    l_off = np.searchsorted(b_r[keep], np.arange(rows + 1))
+    bridge_l = _lists(l_off, pa.array(uid_list[eu[listed]].tolist(), type=pa.string()))
+    bridge_r = _lists(l_off, pa.array(uid_list[ev[listed]].tolist(), type=pa.string()))
+    bridge_w = _lists(l_off, pa.array([round(x, 4) for x in ew[listed].tolist()], type=pa.float64()))
+
+    decisions_same = np.bincount(row_of[ec[certain]], minlength=rows) if certain.any() else np.zeros(rows, np.int64)
+    # linked pairs between a work and another
+    out_c = np.concatenate([ccode[la[~inside]], ccode[lb[~inside]]])
+    out_w = np.concatenate([lw[~inside], lw[~inside]])
+    sel = multi[out_c]
+    out_r, out_w = row_of[out_c[sel]], out_w[sel]
+    split_links = np.bincount(out_r, minlength=rows)
+    strongest = np.full(rows, -np.inf)
+    np.maximum.at(strongest, out_r, out_w)
+    strongest[split_links == 0] = np.nan
+
+    risk = []
+    for hb, wb, ne, w0, w1 in zip(has_bridge.tolist(), weakest_b.tolist(), n_edges.tolist(), weakest.tolist(),
+                                  second_w.tolist()):
+        if hb:
+            risk.append(float(1.0 - probability(wb)))
+        elif ne >= 2:  # every record joined at least twice: two links would have to be wrong
+            risk.append(float((1.0 - probability(w0)) * (1.0 - probability(w1))))
+        else:  # no linked pair, or one that a must-link doubles: held by decisions
+            risk.append(0.0)
+    data = {
+        "cluster_id": cuniq[m_idx].tolist(), "size": sizes[m_idx].astype(np.int64),
+        "sources": _lists(s_off, names), "source_counts": source_counts, "same_source_members": same_source,
+        "edges": n_edges.astype(np.int64), "weakest_edge": weakest, "weakest_edge_l": weakest_l,
+        "weakest_edge_r": weakest_r, "bridges": n_bridges.astype(np.int64), "weakest_bridge": weakest_b,
+        "bridge_l": bridge_l, "bridge_r": bridge_r, "bridge_weights": bridge_w,
+        "components": components.astype(np.int64), "decisions_same": decisions_same.astype(np.int64),
+        "split_links": split_links.astype(np.int64), "strongest_split_link": strongest, "risk": risk,
+    }
+    df = pd.DataFrame(data, columns=DIAGNOSTICS_COLUMNS)
+    df = df.sort_values(["risk", "size", "cluster_id"], ascending=[False, False, True], kind="mergesort")
+    df = df.reset_index(drop=True)
+    df["rank"] = np.arange(1, len(df) + 1)
+    for c in ("weakest_edge", "weakest_bridge", "strongest_split_link"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+    return df
+
+
+def _cluster_diagnostics_rows(run: RunData) -> pd.DataFrame:
+    """``cluster_diagnostics`` record by record: for inputs ``_cluster_diagnostics_fast`` does not take
+    (repeated ids, linked pairs naming records the clusters lack, no multi-record work)."""
     cl = run.clusters
     uid = cl["unique_id"].astype(str).to_numpy()
     cid = cl["cluster_id"].astype(str).to_numpy()
