@@ -102,7 +102,8 @@ def build_records(tables: list[SourceTable]) -> tuple[pd.DataFrame, dict[str, di
             if isinstance(col.dtype, pd.ArrowDtype):  # normalise_frame's Arrow-backed lists: Python lists here
                 col = pd.Series(arrow_lists(col.array), index=col.index, dtype=object)
             elif t in ("VARCHAR", "VARCHAR[]", "DATE", "BOOLEAN"):
-                col = col.astype(object).where(col.notna(), None)
+                if col.dtype != object or not set(map(type, col.to_numpy())) <= {str, type(None)}:  # else as is
+                    col = col.astype(object).where(col.notna(), None)
             elif t == "INTEGER":
                 col = col.astype("Int64")
             data[c] = col

@@ -29,11 +29,15 @@ def arrow_lists(values: Any) -> list[Any]:
     """The Python lists of an Arrow-backed list column (``pd.ArrowDtype(pa.list_(...))``); None for a null.
 
     The same values as ``pa.array(values).to_pylist()``, built by slicing one list of the flattened
-    items per chunk (several times faster for string lists).
+    items per chunk (several times faster for string lists); equal items share one str object
+    (``_strings``).
     """
     import pyarrow as pa
 
-    arr = values.__arrow_array__() if hasattr(values, "__arrow_array__") else pa.array(values)
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        arr = values
+    else:
+        arr = values.__arrow_array__() if hasattr(values, "__arrow_array__") else pa.array(values)
     chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
     out: list[Any] = []
     for ch in chunks:
@@ -42,7 +46,7 @@ def arrow_lists(values: Any) -> list[Any]:
                 pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type)):
             out.extend(ch.to_pylist())
             continue
-        flat = ch.values.to_numpy(zero_copy_only=False).tolist()
+        flat = _strings(ch.values)
         off = ch.offsets.to_numpy().tolist()
         if ch.null_count:
             valid = ch.is_valid().to_numpy(zero_copy_only=False).tolist()
@@ -50,3 +54,20 @@ def arrow_lists(values: Any) -> list[Any]:
         else:
             out.extend([flat[a:b] for a, b in zip(off, off[1:])])
     return out
+
+
+def _strings(arr: Any) -> list[Any]:
+    """The items of an Arrow string array as a Python list (None for null), one str object per distinct
+    value: tokens repeat (a million abstracts hold tens of millions of tokens of a few hundred thousand
+    words), so this makes far fewer objects than ``to_pylist``, faster and in a fraction of the memory."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    if len(arr) == 0:
+        return []
+    enc = pc.dictionary_encode(arr)
+    words = enc.dictionary.to_pylist()
+    lookup = np.empty(len(words) + 1, dtype=object)
+    lookup[:-1] = words
+    lookup[-1] = None
+    return lookup[pc.fill_null(enc.indices, len(words)).to_numpy()].tolist()

@@ -682,6 +682,7 @@ def read_json_lines_bulk(path: Path, fmt: str) -> RawTable | None:
     import pyarrow.compute as pc
     import pyarrow.json as pj
 
+    from .columns import arrow_lists
     from .encoding import read_bytes
 
     if fmt != "jsonl":
@@ -726,7 +727,7 @@ def read_json_lines_bulk(path: Path, fmt: str) -> RawTable | None:
         col = table.column(name)
         t = col.type
         if pa.types.is_list(t):
-            vals = col.to_pylist()
+            vals = arrow_lists(col)
             if pc.list_flatten(col).null_count:
                 vals = [v if v is None else ["" if x is None else x for x in v] for v in vals]
             data_cols[name] = vals
