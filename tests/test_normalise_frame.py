@@ -283,3 +283,15 @@ def test_translit_equals_prep_text_without_repair_hint(s):
     if re.search(NOT_SIMPLE_TEXT_RE2, s):
         return
     assert prep_translit(s) == prep_text(s)
+
+
+@pytest.mark.parametrize("n,size", [(1, 5), (5, 5), (6, 5), (11, 4), (1_000_000, 100_000), (130_000, 100_000)])
+def test_chunk_bounds_cover_every_row_once(n, size):
+    from linkage.normalise.sql import _chunk_bounds
+
+    bounds = _chunk_bounds(n, size)
+    assert bounds[0][0] == 0 and bounds[-1][1] == n
+    assert all(a < b for a, b in bounds) and all(b == c for (_, b), (c, _) in zip(bounds, bounds[1:], strict=False))
+    assert max(b - a for a, b in bounds) <= size
+    if n > size:  # the first and the last chunk are the small ones
+        assert bounds[0][1] - bounds[0][0] <= size // 4 and bounds[-1][1] - bounds[-1][0] <= size // 4

@@ -620,6 +620,7 @@ CHUNK_ROWS = 100_000  # two chunks in flight (query + Python): 1M records stay u
 # path costs ~40% more CPU (pickled chunks and results, interpreter start-up: 63 vs 46 CPU-s at 1M records),
 # so on two cores it is slower (measured: 69 s vs 37 s at 1M, load 3-4) and only pays with more cores.
 PROCESS_MIN_ROWS = 200_000
+QUERY_THREADS = 1  # DuckDB threads of the query of one chunk (see _run_sql)
 PROCESS_CHUNK_ROWS = 25_000
 MAX_WORKERS = 4
 PROCESS_MIN_CORES = 3
@@ -651,6 +652,23 @@ def normalise_table(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | 
     return _normalise_here(frame, mapping, stats)
 
 
+def _chunk_bounds(n: int, size: int) -> list[tuple[int, int]]:
+    """Row ranges of the pipeline's chunks: ``size`` rows, but a quarter of that for the first and the last.
+
+    The first chunk's preparation and the last chunk's Python work run alone (nothing to overlap with), so
+    small end chunks shorten the time only one core works."""
+    if n <= size:
+        return [(0, n)]
+    edge = max(size // 4, 1)
+    cuts = [0, edge]
+    while n - cuts[-1] > size + edge:
+        cuts.append(cuts[-1] + size)
+    if n - cuts[-1] > edge:
+        cuts.append(n - edge)
+    cuts.append(n)
+    return list(zip(cuts[:-1], cuts[1:], strict=False))
+
+
 def _normalise_here(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None = None,
                     memos: dict[str, dict] | None = None) -> pd.DataFrame:
     """``normalise_table`` in this process (a DuckDB thread beside the Python work)."""
@@ -662,7 +680,7 @@ def _normalise_here(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | 
                                           else object if t != "INTEGER" else "Int64")
                              for c, t in NORMALISED_COLUMNS.items()}, index=frame.index)
     memos = {} if memos is None else memos
-    chunks = [frame.iloc[i:i + CHUNK_ROWS] for i in range(0, n, CHUNK_ROWS)] if n > CHUNK_ROWS else [frame]
+    chunks = [frame.iloc[a:b] for a, b in _chunk_bounds(n, CHUNK_ROWS)] if n > CHUNK_ROWS else [frame]
     parts = []
     gc_was_on = gc.isenabled()
     gc.disable()  # millions of small objects: the cyclic collector would rescan them over and over
@@ -846,6 +864,9 @@ def _run_sql(table: pa.Table, stats: dict | None) -> pa.Table:
     # the parallelism is the pipeline (this query beside Python's work on the neighbouring chunks).
     con = _connect()
     try:
+        if QUERY_THREADS > 1:  # DuckDB scans an Arrow table in parallel by record batch
+            con.execute(f"SET threads = {QUERY_THREADS}")
+            table = pa.Table.from_batches(table.to_batches(max_chunksize=-(-table.num_rows // (4 * QUERY_THREADS))))
         con.register("t", table)
         out = con.sql(_query()).to_arrow_table()
     finally:
