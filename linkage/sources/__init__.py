@@ -355,7 +355,12 @@ def _source_ids(frame: pd.DataFrame, col: str | None, path: Path, warnings: list
             v = next((x for x in v if x and x.strip()), None)
         return v.strip() if isinstance(v, str) and v.strip() else None
 
-    ids = frame[col].map(one)
+    vals = frame[col].to_numpy(dtype=object)
+    if set(map(type, vals)) <= {str, type(None)}:  # the usual case, without a call per cell
+        ids = pd.Series([(v.strip() or None) if v is not None else None for v in vals], index=frame.index,
+                        dtype=object)
+    else:
+        ids = frame[col].map(one)
     missing = ids.isna()
     ids = ids.where(~missing, "row" + row_ids)
     dup = ids.duplicated(keep="first")

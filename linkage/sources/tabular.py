@@ -635,7 +635,7 @@ def _sample_schema(body: bytes) -> Any:
     import pyarrow as pa
 
     types: dict[str, Any] = {}
-    for line in body[: 1 << 22].split(b"\n")[:_SAMPLE_LINES]:
+    for line in body.split(b"\n")[:_SAMPLE_LINES]:
         try:
             obj = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -691,30 +691,32 @@ def read_json_lines_bulk(path: Path, fmt: str) -> RawTable | None:
         data = read_bytes(path)
     except SourceError:
         return None
-    encoding = "utf-8"
+    encoding, start, end = "utf-8", 0, len(data)  # the body is data[start:end], never copied
     if data.startswith(codecs.BOM_UTF8):
-        data, encoding = data[3:], "utf-8-sig"
-    if b"\x00" in data or data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        encoding, start = "utf-8-sig", 3
+    while end > start and data[end - 1] in b" \t\n\r\x0b\x0c":
+        end -= 1
+    if b"\x00" in data or data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), start):
         return None
-    if not data.isascii():
+    body = memoryview(data)[start:end]
+    if start or not data.isascii():
         try:
-            data.decode("utf-8")
+            codecs.utf_8_decode(body, "strict", True)
         except UnicodeDecodeError:
             return None
-    body = data.rstrip()
-    del data
-    if not body.startswith(b"{") or body.count(b"\n") != body.count(b"\n{") or b"\n{" not in body:
+    n_breaks = data.count(b"\n", start, end)
+    if not data.startswith(b"{", start) or not n_breaks or n_breaks != data.count(b"\n{", start, end):
         return None
-    n_lines = body.count(b"\n") + 1
-    schema = _sample_schema(body)
+    n_lines = n_breaks + 1
+    schema = _sample_schema(bytes(body[: 1 << 22]))
     if schema is None or _SHAPE_KEYS & set(schema.names):
         return None
     try:
-        table = pj.read_json(pa.BufferReader(body), read_options=pj.ReadOptions(block_size=1 << 24),
+        table = pj.read_json(pa.BufferReader(pa.py_buffer(body)), read_options=pj.ReadOptions(block_size=1 << 24),
                              parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error"))
     except (pa.ArrowException, ValueError):
         return None
-    del body
+    del body, data
     if table.num_rows != n_lines:
         return None  # two objects on one line, or a stray value after one: the careful reader flags these
     if "id" in table.column_names and pa.types.is_string(table.schema.field("id").type):
