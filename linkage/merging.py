@@ -19,6 +19,8 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .fields import UNIQUE_ID
 
@@ -119,6 +121,109 @@ NORM_COLUMNS = ["title_norm", "author_count", "date_norm", "year_norm", "venue_n
                 "pub_type"]
 
 
+# The same query with each field's choice made beforehand (``_choices``, on whole arrays): a flag marks the
+# one record per cluster a field comes from, so the aggregates need no sorting and no window counts.
+MERGE_CHOSEN_SQL = """
+select
+    cluster_id,
+    count(*) as size,
+    list(unique_id order by unique_id) as member_ids,
+    list_sort(list_distinct(list(source))) as sources,
+    first(raw_title) filter (where w_title) as title,
+    first(unique_id) filter (where w_title) as title_from,
+    first(raw_authors) filter (where w_authors) as authors,
+    first(unique_id) filter (where w_authors) as authors_from,
+    cast(min(date_norm) as varchar) as date,
+    coalesce(min(year_norm) filter (where date_norm is null), year(min(date_norm)),
+             min(year_norm)) as year,
+    coalesce(first(unique_id) filter (where w_date), first(unique_id) filter (where w_year)) as date_from,
+    first(raw_venue) filter (where w_venue) as venue,
+    first(unique_id) filter (where w_venue) as venue_from,
+    first(raw_volume) filter (where w_volume) as volume,
+    first(unique_id) filter (where w_volume) as volume_from,
+    first(raw_issue) filter (where w_issue) as issue,
+    first(unique_id) filter (where w_issue) as issue_from,
+    first(raw_pages) filter (where w_pages) as pages,
+    first(unique_id) filter (where w_pages) as pages_from,
+    coalesce(list_sort(list_distinct(list(doi_norm) filter (where doi_norm is not null))), []) as dois,
+    coalesce(list_sort(list_distinct(list(arxiv_id_norm) filter (where arxiv_id_norm is not null))), []) as arxiv_ids,
+    coalesce(list_sort(list_distinct(list(pmid_norm) filter (where pmid_norm is not null))), []) as pmids,
+    coalesce(list_sort(list_distinct(flatten(list(urls_norm) filter (where urls_norm is not null)))), []) as urls,
+    coalesce(list_sort(list_distinct(list(repo_url) filter (where repo_url is not null))), []) as repo_urls,
+    first(raw_abstract) filter (where w_abstract) as abstract,
+    first(unique_id) filter (where w_abstract) as abstract_from,
+    coalesce(list_sort(list_distinct(list(pub_type) filter (where pub_type is not null))), []) as pub_types
+from r
+group by cluster_id
+order by cluster_id
+"""
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    """Integer codes of a column's values (-1 where missing), equal values equal codes."""
+    codes, _ = pd.factorize(values.astype(object), use_na_sentinel=True)
+    return codes.astype(np.int64)
+
+
+def _lengths(values: pd.Series) -> np.ndarray:
+    """Characters (code points, as DuckDB's ``length``) of each text value; 0 where missing."""
+    arr = pa.array(values.astype(object), from_pandas=True)
+    if arr.type == pa.null():
+        return np.zeros(len(values), dtype=np.int64)
+    return pc.fill_null(pc.utf8_length(arr.cast(pa.large_string())), 0).to_numpy(
+        zero_copy_only=False).astype(np.int64)
+
+
+def _choices(r: pd.DataFrame, cluster: np.ndarray, uid_place: np.ndarray) -> dict[str, np.ndarray]:
+    """For each field, a flag on the one record per cluster ``MERGE_SQL`` takes it from (same order, same
+    filters, ties by the smallest ``unique_id``)."""
+    n = len(r)
+
+    def pick(mask: np.ndarray, *keys: np.ndarray) -> np.ndarray:
+        """Flag the first record per cluster among ``mask`` sorted by ``keys`` (ascending), then id."""
+        rows = np.flatnonzero(mask)
+        flag = np.zeros(n, dtype=bool)
+        if len(rows) == 0:
+            return flag
+        order = rows[np.lexsort((uid_place[rows], *[k[rows] for k in reversed(keys)], cluster[rows]))]
+        c = cluster[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = c[1:] != c[:-1]
+        flag[order[first]] = True
+        return flag
+
+    def freq(col: str) -> tuple[np.ndarray, np.ndarray]:
+        """(value present, how many records of the cluster hold the same value)."""
+        codes = _codes(r[col])
+        present = codes >= 0
+        key = cluster * (int(codes.max(initial=0)) + 2) + codes + 1
+        _, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
+        return present, counts[inv]
+
+    def there(col: str) -> np.ndarray:
+        return r[col].notna().to_numpy(dtype=bool)
+
+    out = {}
+    present, f = freq("title_norm")
+    raw = there("raw_title")
+    out["w_title"] = pick(present & raw, -f, -_lengths(r["raw_title"]))
+    ac = r["author_count"]
+    have = ac.notna().to_numpy(dtype=bool) & there("raw_authors")
+    out["w_authors"] = pick(have, -ac.fillna(0).to_numpy(dtype=np.int64), -_lengths(r["raw_authors"]))
+    for field, col in (("venue", "venue_norm"), ("volume", "volume_norm"), ("issue", "issue_norm"),
+                       ("pages", "page_first")):
+        present, f = freq(col)
+        out[f"w_{field}"] = pick(present & there(f"raw_{field}"), -f)
+    d = r["date_norm"]
+    d_present = d.notna().to_numpy(dtype=bool)
+    days = pd.to_datetime(d.where(d.notna(), None)).to_numpy(dtype="datetime64[D]").astype(np.int64)
+    out["w_date"] = pick(d_present, np.where(d_present, days, 0))
+    y = r["year_norm"]
+    out["w_year"] = pick(y.notna().to_numpy(dtype=bool), y.fillna(0).to_numpy(dtype=np.int64))
+    out["w_abstract"] = pick(there("abstract_norm") & there("raw_abstract"), -_lengths(r["abstract_norm"]))
+    return out
+
+
 def merge_clusters(records: pd.DataFrame, clusters: pd.DataFrame, mappings: dict[str, dict[str, str]]) -> pd.DataFrame:
     """``records`` holds raw + normalised columns; ``mappings`` maps source -> canonical field -> raw column."""
     r = pd.concat([records[[UNIQUE_ID, "source", *[c for c in NORM_COLUMNS if c in records]]],
@@ -131,14 +236,50 @@ def merge_clusters(records: pd.DataFrame, clusters: pd.DataFrame, mappings: dict
     r["date_norm"] = pd.to_datetime(r["date_norm"], errors="coerce").dt.date
     r["urls_norm"] = r["urls_norm"].map(lambda v: list(v) if v is not None and not isinstance(v, float) else None)
     c = clusters[[UNIQUE_ID, "cluster_id"]]
+    fast = _one_to_one(r, c)
     con = duckdb.connect()
     try:
-        con.register("r", r)
-        con.register("c", c)
-        merged = con.execute(MERGE_SQL).df()
+        if fast is not None:  # every record in one cluster: choose on arrays, aggregate without sorting
+            cluster_of, cluster_code, uid_place = fast
+            chosen = _choices(r, cluster_code, uid_place)
+            keep = [UNIQUE_ID, "source", "date_norm", "year_norm", "doi_norm", "arxiv_id_norm", "pmid_norm",
+                    "urls_norm", "repo_url", "pub_type", *[f"raw_{f}" for f in RAW_FIELDS]]
+            rr = r[keep].assign(cluster_id=cluster_of, **chosen)
+            del r
+            con.register("r", rr)
+            merged = con.execute(MERGE_CHOSEN_SQL).df()
+        else:
+            con.register("r", r)
+            con.register("c", c)
+            merged = con.execute(MERGE_SQL).df()
     finally:
         con.close()
     return _display_text(merged)
+
+
+def _one_to_one(r: pd.DataFrame, c: pd.DataFrame):
+    """(each record's cluster id, its cluster's code, its id's place in sort order) when the records and
+    the clusters table hold the same ids once each (the join is one to one); else None."""
+    rid = pa.array(r[UNIQUE_ID].astype(object), from_pandas=True)
+    cid = pa.array(c[UNIQUE_ID].astype(object), from_pandas=True)
+    if rid.type not in (pa.string(), pa.large_string()) or cid.type != rid.type or len(rid) != len(cid):
+        return None
+    if rid.null_count or cid.null_count or len(rid) == 0:
+        return None
+    if pc.count_distinct(rid).as_py() != len(rid) or pc.count_distinct(cid).as_py() != len(cid):
+        return None
+    pos = pc.index_in(rid, value_set=cid)
+    if pos.null_count:
+        return None
+    pos = pos.to_numpy(zero_copy_only=False).astype(np.int64)
+    cluster_of = c["cluster_id"].iloc[pos].reset_index(drop=True)
+    cluster_of.index = r.index
+    code, _ = pd.factorize(cluster_of.astype(object))
+    if (code < 0).any():
+        return None
+    place = np.empty(len(rid), dtype=np.int64)
+    place[pc.sort_indices(rid).to_numpy()] = np.arange(len(rid))
+    return cluster_of, code.astype(np.int64), place
 
 
 def _display_text(merged: pd.DataFrame) -> pd.DataFrame:
