@@ -282,17 +282,53 @@ def _one_to_one(r: pd.DataFrame, c: pd.DataFrame):
     return cluster_of, code.astype(np.int64), place
 
 
+# text ``fix_text`` returns unchanged: ASCII without the characters it acts on (& < \ $ {)
+_NEEDS_FIX = r"[&<\\${]"
+# ... and that ``str.strip`` leaves as it is (no ASCII whitespace at either end)
+_EDGE_SPACE = r"^[\t\n\x0b\x0c\r\x{1c}-\x{1f} ]|[\t\n\x0b\x0c\r\x{1c}-\x{1f} ]$"
+
+
+def _changed_by(values: pd.Series, needs: str) -> np.ndarray | None:
+    """Positions of the text values that may change (not plain ASCII, or matching ``needs``); None when
+    the values are not all text (then every value goes through Python)."""
+    try:
+        arr = pa.array(values, from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    if arr.type not in (pa.string(), pa.large_string()):
+        return None
+    may = pc.or_(pc.invert(pc.string_is_ascii(arr)), pc.match_substring_regex(arr, needs))
+    may = pc.and_(pc.fill_null(may, False), arr.is_valid())
+    return np.flatnonzero(may.to_numpy(zero_copy_only=False))
+
+
 def _display_text(merged: pd.DataFrame) -> pd.DataFrame:
     """The chosen raw values made readable: HTML entities and mojibake repaired, ids glued onto
-    abstracts removed. Done on one value per cluster, not per record."""
+    abstracts removed. Done on one value per cluster, not per record, and in Python only on the values
+    the repair can change (the others are kept as they are)."""
     import re
 
     from .normalise.text import fix_text
 
     lead_id = re.compile(r"^\s*(?:id[0-9a-f\-]{6,}|[0-9a-f]{16,})\s+", re.I)
+
+    def apply(col: str, f, needs: str) -> None:
+        vals = merged[col]
+        idx = _changed_by(vals, needs)
+        if idx is None:
+            merged[col] = vals.map(lambda v: f(v) if isinstance(v, str) else v)
+            return
+        if len(idx):
+            obj = vals.to_numpy(dtype=object)
+            new = [f(obj[i]) for i in idx.tolist()]
+            vals = vals.copy()
+            vals.iloc[idx] = new
+            merged[col] = vals
+
     for col in ("title", "authors", "venue", "abstract"):
         if col in merged:
-            merged[col] = merged[col].map(lambda v: fix_text(v).strip() if isinstance(v, str) else v)
+            apply(col, lambda v: fix_text(v).strip(), f"{_NEEDS_FIX}|{_EDGE_SPACE}")
     if "abstract" in merged:
-        merged["abstract"] = merged["abstract"].map(lambda v: lead_id.sub("", v) if isinstance(v, str) else v)
+        # only a value starting (after spaces) with 'id' or a hex digit can lose a leading id
+        apply("abstract", lambda v: lead_id.sub("", v), r"(?i)^[\t\n\x0b\x0c\r\x{1c}-\x{1f} ]*[0-9a-fi]")
     return merged

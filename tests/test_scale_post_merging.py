@@ -64,3 +64,25 @@ def test_chosen_merge_equals_sql_merge(seed, monkeypatch):
     slow = merging.merge_clusters(rec, clusters, mappings)
     assert _table(fast).equals(_table(slow))
     assert _table(fast).schema.equals(_table(slow).schema, check_metadata=True)
+
+
+def test_display_text_equals_value_by_value():
+    import re
+
+    from linkage.normalise.text import fix_text
+
+    rng = random.Random(11)
+    parts = ["a", "B", " ", "\t", "\x1c", "&amp;", "<b>", "</b>", "é", "Ã©", "$x$", "{", "\\", "id12345678 ",
+             "0123456789abcdef0123 ", "\x0b", "\xa0", "ID-abcdef "]
+    vals = [None if rng.random() < 0.1 else "".join(rng.choice(parts) for _ in range(rng.randint(0, 6)))
+            for _ in range(3000)]
+    df = pd.DataFrame({"title": vals, "authors": vals[::-1], "venue": vals, "abstract": vals[1:] + vals[:1]})
+    df = df.astype({c: "str" for c in df})
+    lead_id = re.compile(r"^\s*(?:id[0-9a-f\-]{6,}|[0-9a-f]{16,})\s+", re.I)
+    want = df.copy()
+    for col in ("title", "authors", "venue", "abstract"):
+        want[col] = want[col].map(lambda v: fix_text(v).strip() if isinstance(v, str) else v)
+    want["abstract"] = want["abstract"].map(lambda v: lead_id.sub("", v) if isinstance(v, str) else v)
+    got = merging._display_text(df.copy())
+    pd.testing.assert_frame_equal(got, want)
+    assert got.dtypes.equals(want.dtypes)
