@@ -89,7 +89,7 @@ def build_records(tables: list[SourceTable]) -> tuple[pd.DataFrame, dict[str, di
         sizes = [len(t.frame) for t in tables]
         data: dict[str, pd.Series] = {}
         for c in [*system, *raw_cols]:
-            pieces = [p.get(c) for p in parts]
+            pieces = [p.pop(c, None) for p in parts]  # each table's piece freed once used
             if c in raw_cols:  # object columns; a source without the column gives NaN, as concat does
                 data[c] = pd.Series(np.concatenate([x.to_numpy(dtype=object) if x is not None else
                                                     np.full(n, np.nan, dtype=object) for x, n in zip(pieces, sizes)]),
@@ -97,7 +97,7 @@ def build_records(tables: list[SourceTable]) -> tuple[pd.DataFrame, dict[str, di
             else:
                 data[c] = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0].reset_index(drop=True)
         for c, t in NORMALISED_COLUMNS.items():  # concat leaves NaN where a source had None: keep None
-            pieces = [p[c] for p in parts]
+            pieces = [p.pop(c) for p in parts]
             col = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0].reset_index(drop=True)
             if isinstance(col.dtype, pd.ArrowDtype):  # normalise_frame's Arrow-backed lists: Python lists here
                 col = pd.Series(arrow_lists(col.array), index=col.index, dtype=object)
@@ -108,7 +108,9 @@ def build_records(tables: list[SourceTable]) -> tuple[pd.DataFrame, dict[str, di
                 col = col.astype("Int64")
             data[c] = col
         del parts
-        records = pd.DataFrame(data, columns=[*system, *raw_cols, *NORMALISED_COLUMNS])
+        # copy=False: the columns as built, not consolidated into 2-D blocks (a copy of every object column)
+        records = pd.DataFrame(data, columns=[*system, *raw_cols, *NORMALISED_COLUMNS], copy=False)
+        del data
         return _harmonise_raw(records, raw_cols), mappings
 
 
