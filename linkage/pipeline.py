@@ -157,8 +157,38 @@ def _link_type(spec: Spec, tables: list[SourceTable]) -> str:
     return lt
 
 
-def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    df.to_parquet(path, index=False)
+def _write_parquet(df: pd.DataFrame, path: Path, background: bool = False):
+    """Write ``df`` as ``df.to_parquet(path, index=False)`` does. ``background``: the Arrow table is made
+    here (pandas is only read from this thread) and a thread writes the file; returns a function that
+    waits for the thread (and raises its error)."""
+    if not background or not df.columns.is_unique or not all(isinstance(c, str) for c in df.columns):
+        df.to_parquet(path, index=False)
+        return lambda: None
+    import threading
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    if df.attrs:  # as pandas stores them
+        table = table.replace_schema_metadata({**table.schema.metadata, "PANDAS_ATTRS": json.dumps(df.attrs)})
+    failed: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            pq.write_table(table, path, compression="snappy")
+        except BaseException as exc:  # handed to the waiting thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=write, name=f"write {path.name}")
+    thread.start()
+
+    def wait() -> None:
+        thread.join()
+        if failed:
+            raise failed[0]
+
+    return wait
 
 
 def _peak_rss_mb() -> float | None:
@@ -309,6 +339,8 @@ def _after_normalise(records: pd.DataFrame, mappings: dict, spec: Spec, st: _Sta
     from .constraints import load_decisions, one_to_one_sources, settings_decisions_path
 
     pairs, threshold = fitted.pairs, fitted.threshold
+    # pairs.parquet is written by a thread while clustering runs (clustering only reads the pairs)
+    pairs_written = _write_pairs(out_path, pairs, threshold, background=True)
     with st("cluster"):
         oto, oto_info = one_to_one_sources(records, pairs, threshold, spec, n_tables)
         must, cannot, dec_info = load_decisions(decisions or settings_decisions_path(spec), records)
@@ -327,21 +359,32 @@ def _after_normalise(records: pd.DataFrame, mappings: dict, spec: Spec, st: _Sta
     }
     model_dict = fitted.model
     del fitted
-    written = _write_pairs(out_path, pairs, threshold)
+    written = pairs_written()
     del pairs
     _release_memory()  # the scoring linker and its database, and the pairs table, before merging and writing
     return _finish(out_path, records, mappings, written, clusters, model_dict, threshold, info, warnings, st, report)
 
 
-def _write_pairs(out_path: Path, pairs: pd.DataFrame, threshold: float) -> dict:
+def _write_pairs(out_path: Path, pairs: pd.DataFrame, threshold: float, background: bool = False):
     """Write pairs.parquet and return its counts (and the seconds it took, for the write stage).
 
     Done before merging, so the pairs table (gigabytes at millions of pairs, and not needed to merge)
-    can be freed first."""
+    can be freed first. ``background``: a thread writes the file while the caller clusters (which only
+    reads the pairs); returns a function that waits for it and returns the counts, ``seconds`` then
+    being the time spent waiting (the Arrow conversion included), not the thread's."""
     t0 = time.perf_counter()
-    _write_parquet(pairs, out_path / "pairs.parquet")
-    return {"pairs_scored": len(pairs), "pairs_linked": int((pairs["match_weight"] >= threshold).sum()),
-            "seconds": time.perf_counter() - t0}
+    counts = {"pairs_scored": len(pairs), "pairs_linked": int((pairs["match_weight"] >= threshold).sum())}
+    wait = _write_parquet(pairs, out_path / "pairs.parquet", background=background)
+    if not background:
+        return {**counts, "seconds": time.perf_counter() - t0}
+    started = time.perf_counter() - t0
+
+    def written() -> dict:
+        t1 = time.perf_counter()
+        wait()
+        return {**counts, "seconds": started + time.perf_counter() - t1}
+
+    return written
 
 
 def _finish(out_path: Path, records: pd.DataFrame, mappings: dict, pairs: pd.DataFrame | dict,
