@@ -121,42 +121,40 @@ NORM_COLUMNS = ["title_norm", "author_count", "date_norm", "year_norm", "venue_n
                 "pub_type"]
 
 
-# The same query with each field's choice made beforehand (``_choices``, on whole arrays): a flag marks the
-# one record per cluster a field comes from, so the aggregates need no sorting and no window counts.
-MERGE_CHOSEN_SQL = """
+# The part of ``MERGE_SQL`` left once each field's record is chosen on arrays (``_choices``): sizes, member
+# lists, dates and the unions. The chosen values themselves are gathered from their records by position.
+MERGE_LISTS_SQL = """
 select
     cluster_id,
     count(*) as size,
     list(unique_id order by unique_id) as member_ids,
     list_sort(list_distinct(list(source))) as sources,
-    first(raw_title) filter (where w_title) as title,
-    first(unique_id) filter (where w_title) as title_from,
-    first(raw_authors) filter (where w_authors) as authors,
-    first(unique_id) filter (where w_authors) as authors_from,
     cast(min(date_norm) as varchar) as date,
     coalesce(min(year_norm) filter (where date_norm is null), year(min(date_norm)),
              min(year_norm)) as year,
-    coalesce(first(unique_id) filter (where w_date), first(unique_id) filter (where w_year)) as date_from,
-    first(raw_venue) filter (where w_venue) as venue,
-    first(unique_id) filter (where w_venue) as venue_from,
-    first(raw_volume) filter (where w_volume) as volume,
-    first(unique_id) filter (where w_volume) as volume_from,
-    first(raw_issue) filter (where w_issue) as issue,
-    first(unique_id) filter (where w_issue) as issue_from,
-    first(raw_pages) filter (where w_pages) as pages,
-    first(unique_id) filter (where w_pages) as pages_from,
     coalesce(list_sort(list_distinct(list(doi_norm) filter (where doi_norm is not null))), []) as dois,
     coalesce(list_sort(list_distinct(list(arxiv_id_norm) filter (where arxiv_id_norm is not null))), []) as arxiv_ids,
     coalesce(list_sort(list_distinct(list(pmid_norm) filter (where pmid_norm is not null))), []) as pmids,
     coalesce(list_sort(list_distinct(flatten(list(urls_norm) filter (where urls_norm is not null)))), []) as urls,
     coalesce(list_sort(list_distinct(list(repo_url) filter (where repo_url is not null))), []) as repo_urls,
-    first(raw_abstract) filter (where w_abstract) as abstract,
-    first(unique_id) filter (where w_abstract) as abstract_from,
     coalesce(list_sort(list_distinct(list(pub_type) filter (where pub_type is not null))), []) as pub_types
 from r
 group by cluster_id
 order by cluster_id
 """
+MERGED_COLUMNS = ["cluster_id", "size", "member_ids", "sources", "title", "title_from", "authors", "authors_from",
+                  "date", "year", "date_from", "venue", "venue_from", "volume", "volume_from", "issue", "issue_from",
+                  "pages", "pages_from", "dois", "arxiv_ids", "pmids", "urls", "repo_urls", "abstract",
+                  "abstract_from", "pub_types"]
+
+
+def _gather(values: np.ndarray, rows: np.ndarray) -> pd.Series:
+    """``values[rows]`` (None where ``rows`` is -1) typed as DuckDB's ``.df()`` types a text column: the
+    string dtype, or objects when every value is missing."""
+    out = np.full(len(rows), None, dtype=object)
+    has = rows >= 0
+    out[has] = values[rows[has]]
+    return pd.Series(out, dtype="str") if has.any() else pd.Series(out, dtype=object)
 
 
 def _codes(values: pd.Series) -> np.ndarray:
@@ -239,27 +237,47 @@ def merge_clusters(records: pd.DataFrame, clusters: pd.DataFrame, mappings: dict
     fast = _one_to_one(r, c)
     con = duckdb.connect()
     try:
-        if fast is not None:  # every record in one cluster: choose on arrays, aggregate without sorting
-            cluster_of, cluster_code, uid_place = fast
-            chosen = _choices(r, cluster_code, uid_place)
-            keep = [UNIQUE_ID, "source", "date_norm", "year_norm", "doi_norm", "arxiv_id_norm", "pmid_norm",
-                    "urls_norm", "repo_url", "pub_type", *[f"raw_{f}" for f in RAW_FIELDS]]
-            rr = r[keep].assign(cluster_id=cluster_of, **chosen)
-            del r
-            con.register("r", rr)
-            merged = con.execute(MERGE_CHOSEN_SQL).df()
-        else:
+        if fast is None:  # records and clusters do not join one to one: the whole query
             con.register("r", r)
             con.register("c", c)
             merged = con.execute(MERGE_SQL).df()
+            return _display_text(merged)
+        # every record in one cluster: each field's record chosen on arrays, its value gathered by position
+        cluster_of, cluster_code, cluster_names, uid_place = fast
+        chosen = _choices(r, cluster_code, uid_place)
+        keep = [UNIQUE_ID, "source", "date_norm", "year_norm", "doi_norm", "arxiv_id_norm", "pmid_norm",
+                "urls_norm", "repo_url", "pub_type"]
+        con.register("r", r[keep].assign(cluster_id=cluster_of))
+        lists = con.execute(MERGE_LISTS_SQL).df()
     finally:
         con.close()
+    # each output row's cluster, and per field the position of the record chosen for it (-1: none)
+    code = pd.Index(cluster_names).get_indexer(lists["cluster_id"].astype(object))
+    slot = np.full(len(cluster_names), -1, dtype=np.int64)
+    slot[code] = np.arange(len(code))
+
+    def chosen_rows(flag: np.ndarray) -> np.ndarray:
+        rows = np.full(len(code), -1, dtype=np.int64)
+        at = np.flatnonzero(flag)
+        rows[slot[cluster_code[at]]] = at
+        return rows
+
+    ids = r[UNIQUE_ID].to_numpy(dtype=object)
+    cols = {name: lists[name] for name in lists.columns}
+    for field in ("title", "authors", "venue", "volume", "issue", "pages", "abstract"):
+        rows = chosen_rows(chosen[f"w_{field}"])
+        cols[field] = _gather(r[f"raw_{field}"].to_numpy(dtype=object), rows)
+        cols[f"{field}_from"] = _gather(ids, rows)
+    by_date, by_year = chosen_rows(chosen["w_date"]), chosen_rows(chosen["w_year"])
+    cols["date_from"] = _gather(ids, np.where(by_date >= 0, by_date, by_year))
+    del r
+    merged = pd.DataFrame({name: cols[name] for name in MERGED_COLUMNS})
     return _display_text(merged)
 
 
 def _one_to_one(r: pd.DataFrame, c: pd.DataFrame):
-    """(each record's cluster id, its cluster's code, its id's place in sort order) when the records and
-    the clusters table hold the same ids once each (the join is one to one); else None."""
+    """(each record's cluster id, its cluster's code, the codes' cluster ids, its id's place in sort order)
+    when the records and the clusters table hold the same ids once each (the join is one to one); else None."""
     rid = pa.array(r[UNIQUE_ID].astype(object), from_pandas=True)
     cid = pa.array(c[UNIQUE_ID].astype(object), from_pandas=True)
     if rid.type not in (pa.string(), pa.large_string()) or cid.type != rid.type or len(rid) != len(cid):
@@ -274,12 +292,12 @@ def _one_to_one(r: pd.DataFrame, c: pd.DataFrame):
     pos = pos.to_numpy(zero_copy_only=False).astype(np.int64)
     cluster_of = c["cluster_id"].iloc[pos].reset_index(drop=True)
     cluster_of.index = r.index
-    code, _ = pd.factorize(cluster_of.astype(object))
+    code, names = pd.factorize(cluster_of.astype(object))
     if (code < 0).any():
         return None
     place = np.empty(len(rid), dtype=np.int64)
     place[pc.sort_indices(rid).to_numpy()] = np.arange(len(rid))
-    return cluster_of, code.astype(np.int64), place
+    return cluster_of, code.astype(np.int64), np.asarray(names, dtype=object), place
 
 
 # text ``fix_text`` returns unchanged: ASCII without the characters it acts on (& < \ $ {)

@@ -29,13 +29,15 @@ def _records(seed: int):
         "authors": [pick(None, "Smith, J", "Smith, John", "Doe") for _ in ids],
         "venue": [pick(None, "VLDB", "Proc. VLDB") for _ in ids],
         "abstract": [pick(None, "abc", "abcd", "xyz") for _ in ids],
+        "vol": [pick(None, "3", "4") for _ in ids], "pg": [pick(None, "10-12", "10") for _ in ids],
+        "iss": [pick(None, "1", None) if seed % 2 else None for _ in ids],
         "title_norm": [pick(None, "a title", "another") for _ in ids],
         "author_count": pd.array([pick(None, 1, 2, 2) for _ in ids], dtype="Int64"),
         "date_norm": [pick(None, dt.date(2001, 1, 2), dt.date(2001, 1, 1), dt.date(1999, 5, 5)) for _ in ids],
         "year_norm": pd.array([pick(None, 1999, 2001, 2002) for _ in ids], dtype="Int64"),
         "venue_norm": [pick(None, "vldb", "sigmod") for _ in ids],
         "volume_norm": [pick(None, "3", "4") for _ in ids],
-        "issue_norm": [None for _ in ids],
+        "issue_norm": [pick(None, "1") if seed % 2 else None for _ in ids],
         "page_first": [pick(None, "10", "11") for _ in ids],
         "doi_norm": [pick(None, "10.1/a", "10.1/b") for _ in ids],
         "arxiv_id_norm": [pick(None, "1234.5678") for _ in ids],
@@ -43,7 +45,7 @@ def _records(seed: int):
         "abstract_norm": [pick(None, "abc", "abcd", "xyz") for _ in ids],
         "pub_type": [pick(None, "article", "preprint") for _ in ids],
     })
-    for c in ("title", "authors", "venue", "abstract", "title_norm", "venue_norm", "volume_norm", "issue_norm",
+    for c in ("title", "authors", "venue", "abstract", "vol", "pg", "iss", "title_norm", "venue_norm", "volume_norm", "issue_norm",
               "page_first", "doi_norm", "arxiv_id_norm", "abstract_norm", "pub_type", "date_norm", "urls_norm"):
         rec[c] = rec[c].astype(object)
     k = rng.randint(1, n)
@@ -53,7 +55,8 @@ def _records(seed: int):
         cid[c] = min(cid.get(c, u), u)
     clusters = pd.DataFrame({"unique_id": ids, "cluster_id": [cid[c] for c in cl]})
     mp = {"title": "title", "authors": "authors", "venue": "venue", "abstract": "abstract"}
-    return rec, clusters, {"a": mp, "b": mp}
+    mp_b = {**mp, "volume": "vol", "pages": "pg", "issue": "iss"}
+    return rec, clusters, {"a": mp, "b": mp_b}
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -64,6 +67,7 @@ def test_chosen_merge_equals_sql_merge(seed, monkeypatch):
     slow = merging.merge_clusters(rec, clusters, mappings)
     assert _table(fast).equals(_table(slow))
     assert _table(fast).schema.equals(_table(slow).schema, check_metadata=True)
+    assert fast.dtypes.equals(slow.dtypes)
 
 
 def test_display_text_equals_value_by_value():
