@@ -345,7 +345,15 @@ def cluster(records: pd.DataFrame, pairs: pd.DataFrame, threshold: float, method
         yes_v = (pairs["match_weight"].to_numpy(dtype=float) >= threshold) & ~held_rel
         pl = _positions(pairs["unique_id_l"], ids_arr, lookup)
         pr = _positions(pairs["unique_id_r"], ids_arr, lookup)
-        ok = (pl >= 0) & (pr >= 0)
+        # only records an edge (or a must-link, or an existing cluster) can join ever sit in a cluster of
+        # two or more, and votes are only counted between such clusters: the other pairs are left out
+        joinable = np.zeros(n + 1, dtype=bool)  # position n: ids not among the records
+        joinable[uid_l] = True
+        joinable[uid_r] = True
+        for u in [x for pair in (must_link or []) for x in pair] + list(frozen or {}):
+            if u in index:
+                joinable[index[u]] = True
+        ok = joinable[np.where(pl >= 0, pl, n)] & joinable[np.where(pr >= 0, pr, n)]
         pa_, pb_ = pl[ok], pr[ok]
         src_ = np.concatenate([pa_, pb_])
         order = np.argsort(src_)  # a record's partners in any order: only their counts are used
