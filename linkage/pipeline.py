@@ -125,7 +125,7 @@ def _harmonise_raw(records: pd.DataFrame, raw_cols: list[str]) -> pd.DataFrame:
     others (numpy arrays from Parquet, pd.NA, numbers) cell by cell. A text column gets the dtype
     ``Series.map`` infers (pandas' ``str``, missing values NaN; object when every value is missing).
     """
-    from .sources.columns import no_gc
+    from .sources.columns import no_gc, text_series
 
     simple = {str, list, float, type(None)}
     with no_gc():
@@ -138,8 +138,9 @@ def _harmonise_raw(records: pd.DataFrame, raw_cols: list[str]) -> pd.DataFrame:
                     records[c] = pd.Series([v if v.__class__ is list else [] if v is None or v != v else [str(v)]
                                             for v in arr], index=vals.index, dtype=object)
                 else:  # dtype inferred as Series.map infers it: str (missing as NaN), object when all missing
-                    records[c] = pd.Series([None if v is None or v != v else v if v.__class__ is str else str(v)
-                                            for v in arr] if float in kinds else arr, index=vals.index)
+                    texts = [None if v is None or v != v else v if v.__class__ is str else str(v)
+                             for v in arr] if float in kinds else arr
+                    records[c] = text_series(texts, vals.index)
                 continue
             if vals.map(lambda v: isinstance(v, (list, tuple)) or hasattr(v, "tolist") and not isinstance(v, str)).any():
                 records[c] = vals.map(lambda v: list(v.tolist() if hasattr(v, "tolist") else v)
