@@ -65,6 +65,42 @@ def raw_values(records: pd.DataFrame, mappings: dict[str, dict[str, str]]) -> pd
     return out
 
 
+def _text_arrow(vals: pd.Series) -> pa.Array:
+    """``_text_values(vals)`` as an Arrow string array (missing: null), without a Python object a value for
+    a column of plain strings."""
+    if pd.api.types.infer_dtype(vals, skipna=True) in ("string", "empty"):
+        keep = (vals.notna() & vals.fillna("").astype(str).str.strip().ne("")).to_numpy(dtype=bool)
+        arr = pa.array(vals, from_pandas=True)
+        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+        arr = arr.cast(pa.large_string()) if arr.type != pa.null() else pa.nulls(len(vals), pa.large_string())
+        return pc.if_else(pa.array(keep), arr, pa.scalar(None, pa.large_string()))
+    return pa.array(vals.map(_as_text).astype(object), from_pandas=True, type=pa.large_string())
+
+
+def raw_arrays(records: pd.DataFrame, mappings: dict[str, dict[str, str]]) -> dict[str, pa.Array]:
+    """``raw_values`` as one Arrow string array per canonical field (nulls where ``raw_values`` has None/NaN)."""
+    n = len(records)
+    src = records["source"].astype(str)
+    out = {}
+    for f in RAW_FIELDS:
+        pieces, rows = [], []
+        for s, mp in mappings.items():
+            c = mp.get(f)
+            if c is None or c not in records:
+                continue
+            mask = (src == s).to_numpy(dtype=bool)
+            if mask.any():
+                pieces.append(_text_arrow(records.loc[mask, c]))
+                rows.append(np.flatnonzero(mask))
+        if not pieces:
+            out[f] = pa.nulls(n, pa.large_string())
+            continue
+        at = np.full(n, -1, dtype=np.int64)
+        at[np.concatenate(rows)] = np.arange(sum(len(x) for x in rows))
+        out[f] = pa.concat_arrays(pieces).take(pa.array(at, mask=at < 0))
+    return out
+
+
 MERGE_SQL = """
 with m as (
     select r.*, c.cluster_id,
@@ -148,12 +184,15 @@ MERGED_COLUMNS = ["cluster_id", "size", "member_ids", "sources", "title", "title
                   "abstract_from", "pub_types"]
 
 
-def _gather(values: np.ndarray, rows: np.ndarray) -> pd.Series:
+def _gather(values: np.ndarray | pa.Array, rows: np.ndarray) -> pd.Series:
     """``values[rows]`` (None where ``rows`` is -1) typed as DuckDB's ``.df()`` types a text column: the
     string dtype, or objects when every value is missing."""
     out = np.full(len(rows), None, dtype=object)
     has = rows >= 0
-    out[has] = values[rows[has]]
+    if isinstance(values, pa.Array):
+        out[has] = values.take(pa.array(rows[has])).to_numpy(zero_copy_only=False)
+    else:
+        out[has] = values[rows[has]]
     return pd.Series(out, dtype="str") if has.any() else pd.Series(out, dtype=object)
 
 
@@ -165,14 +204,15 @@ def _codes(values: pd.Series) -> np.ndarray:
 
 def _lengths(values: pd.Series) -> np.ndarray:
     """Characters (code points, as DuckDB's ``length``) of each text value; 0 where missing."""
-    arr = pa.array(values.astype(object), from_pandas=True)
+    arr = values if isinstance(values, pa.Array) else pa.array(values.astype(object), from_pandas=True)
     if arr.type == pa.null():
         return np.zeros(len(values), dtype=np.int64)
     return pc.fill_null(pc.utf8_length(arr.cast(pa.large_string())), 0).to_numpy(
         zero_copy_only=False).astype(np.int64)
 
 
-def _choices(r: pd.DataFrame, cluster: np.ndarray, uid_place: np.ndarray) -> dict[str, np.ndarray]:
+def _choices(r: pd.DataFrame, raw: dict[str, pa.Array], cluster: np.ndarray,
+             uid_place: np.ndarray) -> dict[str, np.ndarray]:
     """For each field, a flag on the one record per cluster ``MERGE_SQL`` takes it from (same order, same
     filters, ties by the smallest ``unique_id``)."""
     n = len(r)
@@ -199,15 +239,16 @@ def _choices(r: pd.DataFrame, cluster: np.ndarray, uid_place: np.ndarray) -> dic
         return present, counts[inv]
 
     def there(col: str) -> np.ndarray:
+        if col.startswith("raw_"):
+            return raw[col[4:]].is_valid().to_numpy(zero_copy_only=False)
         return r[col].notna().to_numpy(dtype=bool)
 
     out = {}
     present, f = freq("title_norm")
-    raw = there("raw_title")
-    out["w_title"] = pick(present & raw, -f, -_lengths(r["raw_title"]))
+    out["w_title"] = pick(present & there("raw_title"), -f, -_lengths(raw["title"]))
     ac = r["author_count"]
     have = ac.notna().to_numpy(dtype=bool) & there("raw_authors")
-    out["w_authors"] = pick(have, -ac.fillna(0).to_numpy(dtype=np.int64), -_lengths(r["raw_authors"]))
+    out["w_authors"] = pick(have, -ac.fillna(0).to_numpy(dtype=np.int64), -_lengths(raw["authors"]))
     for field, col in (("venue", "venue_norm"), ("volume", "volume_norm"), ("issue", "issue_norm"),
                        ("pages", "page_first")):
         present, f = freq(col)
@@ -224,8 +265,7 @@ def _choices(r: pd.DataFrame, cluster: np.ndarray, uid_place: np.ndarray) -> dic
 
 def merge_clusters(records: pd.DataFrame, clusters: pd.DataFrame, mappings: dict[str, dict[str, str]]) -> pd.DataFrame:
     """``records`` holds raw + normalised columns; ``mappings`` maps source -> canonical field -> raw column."""
-    r = pd.concat([records[[UNIQUE_ID, "source", *[c for c in NORM_COLUMNS if c in records]]],
-                   raw_values(records, mappings)], axis=1)
+    r = records[[UNIQUE_ID, "source", *[c for c in NORM_COLUMNS if c in records]]].copy()
     for c in NORM_COLUMNS:
         if c not in r:
             r[c] = None
@@ -238,13 +278,24 @@ def merge_clusters(records: pd.DataFrame, clusters: pd.DataFrame, mappings: dict
     con = duckdb.connect()
     try:
         if fast is None:  # records and clusters do not join one to one: the whole query
+            r = pd.concat([records[[UNIQUE_ID, "source", *[c for c in NORM_COLUMNS if c in records]]],
+                           raw_values(records, mappings)], axis=1)
+            for col in NORM_COLUMNS:
+                if col not in r:
+                    r[col] = None
+            r["author_count"] = pd.to_numeric(r["author_count"], errors="coerce").astype("Int64")
+            r["year_norm"] = pd.to_numeric(r["year_norm"], errors="coerce").astype("Int64")
+            r["date_norm"] = pd.to_datetime(r["date_norm"], errors="coerce").dt.date
+            r["urls_norm"] = r["urls_norm"].map(lambda v: list(v) if v is not None and not isinstance(v, float)
+                                                else None)
             con.register("r", r)
             con.register("c", c)
             merged = con.execute(MERGE_SQL).df()
             return _display_text(merged)
         # every record in one cluster: each field's record chosen on arrays, its value gathered by position
         cluster_of, cluster_code, cluster_names, uid_place = fast
-        chosen = _choices(r, cluster_code, uid_place)
+        raw = raw_arrays(records, mappings)
+        chosen = _choices(r, raw, cluster_code, uid_place)
         keep = [UNIQUE_ID, "source", "date_norm", "year_norm", "doi_norm", "arxiv_id_norm", "pmid_norm",
                 "urls_norm", "repo_url", "pub_type"]
         con.register("r", r[keep].assign(cluster_id=cluster_of))
@@ -266,7 +317,7 @@ def merge_clusters(records: pd.DataFrame, clusters: pd.DataFrame, mappings: dict
     cols = {name: lists[name] for name in lists.columns}
     for field in ("title", "authors", "venue", "volume", "issue", "pages", "abstract"):
         rows = chosen_rows(chosen[f"w_{field}"])
-        cols[field] = _gather(r[f"raw_{field}"].to_numpy(dtype=object), rows)
+        cols[field] = _gather(raw[field], rows)
         cols[f"{field}_from"] = _gather(ids, rows)
     by_date, by_year = chosen_rows(chosen["w_date"]), chosen_rows(chosen["w_year"])
     cols["date_from"] = _gather(ids, np.where(by_date >= 0, by_date, by_year))
