@@ -371,6 +371,8 @@ def _bulk_delimited(text: str, delimiter: str) -> tuple[list[str], list[Any]] | 
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
+    from .columns import text_cells
+
     if not text or text[0] in "\r\n" or delimiter == '"':
         return None
     m = _LINE_END.search(text)
@@ -425,7 +427,7 @@ def _bulk_delimited(text: str, delimiter: str) -> tuple[list[str], list[Any]] | 
             break
     if rows is not None and len(rows):
         return None
-    return head, [table.column(n).to_numpy(zero_copy_only=False) for n in names]
+    return head, [text_cells(table.column(n)) for n in names]
 
 
 def read_delimited(path: Path, delimiter: str | None = None, known_columns: Iterable[str] = (),
@@ -682,7 +684,7 @@ def read_json_lines_bulk(path: Path, fmt: str) -> RawTable | None:
     import pyarrow.compute as pc
     import pyarrow.json as pj
 
-    from .columns import arrow_lists
+    from .columns import arrow_lists, text_cells
     from .encoding import read_bytes
 
     if fmt != "jsonl":
@@ -736,7 +738,7 @@ def read_json_lines_bulk(path: Path, fmt: str) -> RawTable | None:
         else:
             if not pa.types.is_string(t):
                 col = pc.cast(col, pa.string())
-            data_cols[name] = col.to_numpy(zero_copy_only=False)
+            data_cols[name] = text_cells(col)
         table = table.drop_columns([name])  # free each column once converted
     frame = pd.DataFrame(data_cols, columns=list(data_cols), dtype=object, index=pd.RangeIndex(n_lines))
     return RawTable(frame, [None] * n_lines, encoding, {}, use_synonyms=True)
