@@ -47,6 +47,8 @@ REGULAR = {
     "semicolons": "id;title;authors;year\n1;A, b;Ann;2001\n2;C;D;2002\n",
     "bom": "\ufeff" + HEAD + "1,A,B,2001\n",
     "blank_lines_inside": HEAD + "1,A,B,2001\n\n\n2,C,D,2002\n",
+    "unicode_separators_in_fields": HEAD + "1,A\u2028B\x85C,x\x0cy\x1cz,2001\n2,\u3000,D,2002\n",
+    "tabs_in_comma_file": HEAD + "1,A\tB,C\tD,2001\n2,E,F,2002\n",
 }
 IRREGULAR = {
     "unclosed_quote_right_width": HEAD + '1,A,B,2001\n2,C,"D\n3,E,F,2003\n',
