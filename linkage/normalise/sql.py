@@ -621,6 +621,7 @@ CHUNK_ROWS = 100_000  # two chunks in flight (query + Python): 1M records stay u
 # so on two cores it is slower (measured: 69 s vs 37 s at 1M, load 3-4) and only pays with more cores.
 PROCESS_MIN_ROWS = 200_000
 QUERY_THREADS = 1  # DuckDB threads of the query of one chunk (see _run_sql)
+TOKENS_IN_QUERY_THREAD = True  # abstract tokens computed in the query's thread (else in the main thread)
 PROCESS_CHUNK_ROWS = 25_000
 MAX_WORKERS = 4
 PROCESS_MIN_CORES = 3
@@ -876,12 +877,10 @@ def _run_sql(table: pa.Table, stats: dict | None) -> pa.Table:
         out = out.sort_by("row_id")
     abstract_norm = pc.coalesce(out.column("abstract_norm").combine_chunks(),
                                 _fold_ascii(out.column("b_clean").combine_chunks()))
-    # the abstract tokens here too: numpy and Arrow work that mostly runs without the GIL, beside the main
-    # thread's Python
-    tokens = _abstract_tokens_arrow(abstract_norm)
-    out = (out.drop_columns(["b_clean", "abstract_norm"]).append_column("abstract_norm", abstract_norm)
-           .append_column("abstract_tokens", tokens))
-    del abstract_norm, tokens
+    out = out.drop_columns(["b_clean", "abstract_norm"]).append_column("abstract_norm", abstract_norm)
+    if TOKENS_IN_QUERY_THREAD:  # numpy and Arrow work that mostly runs without the GIL
+        out = out.append_column("abstract_tokens", _abstract_tokens_arrow(abstract_norm))
+    del abstract_norm
     if stats is not None:
         sec = stats.setdefault("seconds", {})
         sec["sql query (thread)"] = sec.get("sql query (thread)", 0.0) + time.perf_counter() - t0
@@ -930,7 +929,11 @@ def _finish(frame: pd.DataFrame, mapping: dict[str, str], prep: dict, out: pa.Ta
     prep.clear()
     res: dict = {}
     lists: dict[str, pa.Array] = {}
-    lists["abstract_tokens"] = out.column("abstract_tokens").combine_chunks()
+    if TOKENS_IN_QUERY_THREAD:
+        lists["abstract_tokens"] = out.column("abstract_tokens").combine_chunks()
+    else:
+        lists["abstract_tokens"] = _abstract_tokens_arrow(out.column("abstract_norm").combine_chunks())
+        _lap(stats, "abstract tokens")
     for c in _SQL_OUTPUTS:
         col = out.column(c).combine_chunks()
         if c in LIST_COLUMNS:
