@@ -361,9 +361,13 @@ def _after_normalise(records: pd.DataFrame, mappings: dict, spec: Spec, st: _Sta
     model_dict = fitted.model
     del fitted
     written = pairs_written()
+    # the linked pairs (a small part of them) stay for the cluster diagnostics, which read only those
+    linked = pairs.loc[pairs["match_weight"].to_numpy(dtype=float) >= threshold,
+                       ["unique_id_l", "unique_id_r", "match_weight"]]
     del pairs
     _release_memory()  # the scoring linker and its database, and the pairs table, before merging and writing
-    return _finish(out_path, records, mappings, written, clusters, model_dict, threshold, info, warnings, st, report)
+    return _finish(out_path, records, mappings, written, clusters, model_dict, threshold, info, warnings, st, report,
+                   linked=linked)
 
 
 def _write_pairs(out_path: Path, pairs: pd.DataFrame, threshold: float, background: bool = False):
@@ -390,9 +394,10 @@ def _write_pairs(out_path: Path, pairs: pd.DataFrame, threshold: float, backgrou
 
 def _finish(out_path: Path, records: pd.DataFrame, mappings: dict, pairs: pd.DataFrame | dict,
             clusters: pd.DataFrame, model_dict: dict, threshold: float, info: dict, warnings: list[str],
-            st: _Stages, report: bool) -> Run:
+            st: _Stages, report: bool, linked: pd.DataFrame | None = None) -> Run:
     """Merge, write the run folder and run.json, build the report. ``pairs``: the pairs table, or what
-    ``_write_pairs`` returned when it was written already."""
+    ``_write_pairs`` returned when it was written already; ``linked``: its pairs at or above ``threshold``
+    (the cluster diagnostics take them, and the records and clusters, from memory)."""
     from .merging import merge_clusters
 
     written = pairs if isinstance(pairs, dict) else _write_pairs(out_path, pairs, threshold)
@@ -431,7 +436,8 @@ def _finish(out_path: Path, records: pd.DataFrame, mappings: dict, pairs: pd.Dat
 
     if not report:  # write_report writes cluster_diagnostics.parquet itself
         with st("diagnose"):
-            write_cluster_diagnostics(out_path)
+            write_cluster_diagnostics(out_path, records=records, clusters=clusters, linked=linked,
+                                      linked_from=threshold)
     if report:
         from .reports import write_report
 

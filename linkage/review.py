@@ -696,8 +696,15 @@ def _read_columns(path: Path, columns: list[str]) -> pd.DataFrame:
     return pd.read_parquet(path, columns=[c for c in columns if c in names])
 
 
-def write_cluster_diagnostics(run_dir: str | Path | RunData, diagnostics: pd.DataFrame | None = None) -> Path:
-    """Write ``cluster_diagnostics.parquet`` into the run folder; returns its path."""
+def write_cluster_diagnostics(run_dir: str | Path | RunData, diagnostics: pd.DataFrame | None = None, *,
+                              records: pd.DataFrame | None = None, clusters: pd.DataFrame | None = None,
+                              linked: pd.DataFrame | None = None, linked_from: float | None = None) -> Path:
+    """Write ``cluster_diagnostics.parquet`` into the run folder; returns its path.
+
+    At the end of a run the tables it wrote can be given from memory instead of being read back:
+    ``records``, ``clusters``, and ``linked``, the scored pairs at or above match weight ``linked_from``
+    (the diagnostics only read pairs at or above the run's threshold; pairs.parquet is read when that
+    threshold is below ``linked_from``)."""
     if isinstance(run_dir, RunData):
         run = run_dir
     else:
@@ -705,9 +712,16 @@ def write_cluster_diagnostics(run_dir: str | Path | RunData, diagnostics: pd.Dat
         # only the columns the diagnostics read: the whole records and pairs tables (every raw and normalised
         # field, every comparison's evidence) would double a large run's memory at its end
         if diagnostics is None:
-            run.__dict__["records"] = _read_columns(run.out / "records.parquet", ["unique_id", "source", "source_id"])
-            run.__dict__["pairs"] = _read_columns(run.out / "pairs.parquet",
-                                                  ["unique_id_l", "unique_id_r", "match_weight"])
+            cols = ["unique_id", "source", "source_id"]
+            run.__dict__["records"] = records[[c for c in cols if c in records]] if records is not None else \
+                _read_columns(run.out / "records.parquet", cols)
+            pair_cols = ["unique_id_l", "unique_id_r", "match_weight"]
+            if linked is not None and linked_from is not None and run.threshold >= linked_from:
+                run.__dict__["pairs"] = linked[pair_cols]
+            else:
+                run.__dict__["pairs"] = _read_columns(run.out / "pairs.parquet", pair_cols)
+            if clusters is not None:
+                run.__dict__["clusters"] = clusters
     df = cluster_diagnostics(run) if diagnostics is None else diagnostics
     path = run.out / DIAGNOSTICS_FILE
     df.to_parquet(path, index=False)
