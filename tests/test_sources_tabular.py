@@ -319,3 +319,23 @@ def test_duckdb_table(tmp_path):
         read_source(f"{db}:nope")
     with pytest.raises(SourceError, match="needs a table name"):
         read_source(db)
+
+
+@pytest.mark.parametrize("body", [
+    '{"id": "a", "title": "Bad \\ud800 surrogate", "authors": ["A \\udfff B"]}\n{"id": "b", "title": "Fine"}\n',
+    '[{"id": "a", "title": "Bad \\ud800 surrogate", "authors": ["A \\udfff B"]}, {"id": "b", "title": "Fine"}]',
+])
+def test_lone_surrogate_escapes_become_replacement_characters(tmp_path, body):
+    """JSON may escape a lone UTF-16 surrogate, which UTF-8 (Arrow, Parquet) cannot hold: it is read as U+FFFD
+    (as a bad byte in a text file is) instead of failing the run; a valid pair stays one character."""
+    from linkage.pipeline import build_records
+    from linkage.sources import read_sources
+
+    p = tmp_path / ("s.jsonl" if body.startswith("{") else "s.json")
+    p.write_text(body.replace("Fine", "Fine \\ud83d\\ude00"), encoding="utf-8")
+    tables = read_sources([str(p)])
+    records, _ = build_records(tables)
+    assert len(records) == 2
+    titles = records["title"].tolist()
+    assert titles[0] == "Bad \ufffd surrogate" and titles[1] == "Fine \U0001F600"
+    assert records["title_norm"].tolist()[0] == "bad surrogate"

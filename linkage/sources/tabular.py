@@ -558,8 +558,27 @@ def _json_lines(text: str) -> list[JsonItem]:
             items.append(JsonItem(None, f"line {n}: expected a JSON object, got {type(obj).__name__}",
                                   f"line {n}", line[:RAW_KEEP]))
             continue
+        if "\\u" in line and _LONE_SURROGATE.search(line):
+            obj = _without_lone_surrogates(obj)
         items.append(JsonItem(obj, None, f"line {n}"))
     return items
+
+
+# "\ud800".."\udfff" escapes: JSON may encode a lone UTF-16 surrogate, which no UTF-8 text (Arrow, Parquet) can hold
+_LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE_CHAR = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """``value`` with every lone surrogate replaced by U+FFFD, as a UTF-8 decoder replaces a bad byte
+    (pairs were already joined by the JSON parser)."""
+    if isinstance(value, str):
+        return _SURROGATE_CHAR.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _records_in(data: Any) -> list[Any]:
@@ -602,6 +621,8 @@ def read_json_items(path: Path, fmt: str, decoded: Decoded | None = None) -> tup
         try:
             whole = json.loads(stripped)
             parsed = True
+            if "\\u" in stripped and _LONE_SURROGATE.search(stripped):
+                whole = _without_lone_surrogates(whole)
         except json.JSONDecodeError as exc:
             multi = fmt == "jsonl" or (exc.msg == "Extra data" and stripped[0] == "{")
             if not multi:
