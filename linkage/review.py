@@ -434,7 +434,9 @@ def _bridge_mask(n: int, us: np.ndarray, vs: np.ndarray, lab: np.ndarray) -> np.
 
 def _lists(offsets: np.ndarray, values: pa.Array) -> list:
     """Python lists of ``values`` cut at ``offsets``."""
-    return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), values).to_pylist()
+    vals = values.to_pylist()
+    bounds = offsets.tolist()
+    return [vals[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def _cluster_diagnostics_fast(run: RunData) -> pd.DataFrame | None:
