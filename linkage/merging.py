@@ -184,16 +184,15 @@ MERGED_COLUMNS = ["cluster_id", "size", "member_ids", "sources", "title", "title
                   "abstract_from", "pub_types"]
 
 
-def _gather(values: np.ndarray | pa.Array, rows: np.ndarray) -> pd.Series:
+def _gather(values: pa.Array, rows: np.ndarray) -> pd.Series:
     """``values[rows]`` (None where ``rows`` is -1) typed as DuckDB's ``.df()`` types a text column: the
     string dtype, or objects when every value is missing."""
-    out = np.full(len(rows), None, dtype=object)
     has = rows >= 0
-    if isinstance(values, pa.Array):
-        out[has] = values.take(pa.array(rows[has])).to_numpy(zero_copy_only=False)
-    else:
-        out[has] = values[rows[has]]
-    return pd.Series(out, dtype="str") if has.any() else pd.Series(out, dtype=object)
+    if not has.any():
+        return pd.Series(np.full(len(rows), None, dtype=object), dtype=object)
+    arr = values if isinstance(values, pa.Array) else pa.array(values, from_pandas=True)
+    taken = arr.take(pa.array(rows, mask=~has)).cast(pa.large_string())
+    return pd.Series(pd.array(taken, dtype="str"))
 
 
 def _codes(values: pd.Series) -> np.ndarray:
@@ -313,7 +312,8 @@ def merge_clusters(records: pd.DataFrame, clusters: pd.DataFrame, mappings: dict
         rows[slot[cluster_code[at]]] = at
         return rows
 
-    ids = r[UNIQUE_ID].to_numpy(dtype=object)
+    ids = pa.array(r[UNIQUE_ID], from_pandas=True)
+    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
     cols = {name: lists[name] for name in lists.columns}
     for field in ("title", "authors", "venue", "volume", "issue", "pages", "abstract"):
         rows = chosen_rows(chosen[f"w_{field}"])
@@ -388,8 +388,7 @@ def _display_text(merged: pd.DataFrame) -> pd.DataFrame:
             merged[col] = vals.map(lambda v: f(v) if isinstance(v, str) else v)
             return
         if len(idx):
-            obj = vals.to_numpy(dtype=object)
-            new = [f(obj[i]) for i in idx.tolist()]
+            new = [f(v) for v in vals.iloc[idx].tolist()]
             vals = vals.copy()
             vals.iloc[idx] = new
             merged[col] = vals
