@@ -1,0 +1,141 @@
+"""Predict at scale: the cheaper Jaccard SQL gives the same levels, and the tightened title-prefix rule."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from linkage.scoring import cheap_list_sql, cheap_union_sql
+
+LISTS = [["a", "b", "c"], ["b", "c", "d"], ["a"], [], None, ["x", "y"], ["c", "a", "b"], ["b"]]
+
+
+def _level(sql: str, t: float) -> str:
+    return (f'(len(list_intersect("tok_l", "tok_r"))::DOUBLE / '
+            f'nullif({sql}, 0)) >= {t}')
+
+
+@pytest.mark.parametrize("t", [0.0, 0.3, 0.5, 0.8, 1.0])
+def test_cheap_union_size_gives_the_same_truth_value_on_distinct_lists(t):
+    con = duckdb.connect()
+    rows = [(a, b) for a in LISTS for b in LISTS]
+    con.register("p0", pd.DataFrame({"tok_l": [a for a, _ in rows], "tok_r": [b for _, b in rows]}))
+    con.execute("create table p as select tok_l::VARCHAR[] as tok_l, tok_r::VARCHAR[] as tok_r from p0")
+    original = _level('len(list_distinct(list_concat("tok_l", "tok_r")))', t)
+    cheap = cheap_union_sql(original, {"tok"})
+    assert cheap != original
+    got = con.execute(f"select count(*) filter (where coalesce({original}, false) <> coalesce({cheap}, false)) "
+                      f"from p").fetchall()[0][0]
+    assert got == 0
+
+
+def test_cheap_union_size_leaves_other_columns_alone():
+    sql = _level('len(list_distinct(list_concat("tok_l", "tok_r")))', 0.5)
+    assert cheap_union_sql(sql, {"other"}) == sql
+
+
+def _records(dupes: bool) -> pd.DataFrame:
+    from linkage.normalise import NORMALISED_COLUMNS
+
+    rows = []
+    words = ["graph", "neural", "network", "learning", "deep", "model", "data", "fast"]
+    for i in range(60):
+        toks = sorted({words[i % 8], words[(i * 3) % 8], words[(i * 5 + 1) % 8]})
+        if dupes and i % 7 == 0:
+            toks = toks + toks[:1]
+        rec = {c: None for c in NORMALISED_COLUMNS}
+        rec.update(unique_id=f"r{i}", source="s", title_norm=" ".join(toks) + f" {i % 5}", title_key="".join(toks),
+                   title_tokens=toks, author_surnames=["smith", "jones"][: 1 + i % 2], first_author="smith",
+                   author_count=1 + i % 2, year_norm=2000 + i % 3, abstract_tokens=toks[::-1][:2] if i % 2 else None,
+                   title_generic=False)
+        rows.append(rec)
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("dupes", [False, True])
+def test_predictions_are_the_same_with_the_cheap_sql(dupes):
+    from linkage.backends import get_backend
+    from linkage.scoring import lean_predictions, model_frame
+    from linkage.settings import compile_settings, load_settings
+
+    spec = load_settings()
+    mdf = model_frame(_records(dupes))
+    out = []
+    for cheap in (False, True):
+        linker = get_backend("duckdb").make_linker(mdf, compile_settings(spec, "duckdb", "dedupe"))
+        seen: list[str] = []
+        orig = linker._db_api._execute_sql_against_backend
+
+        def spy(sql, *a, _orig=orig, _seen=seen, **k):
+            _seen.append(sql)
+            return _orig(sql, *a, **k)
+
+        linker._db_api._execute_sql_against_backend = spy
+        with lean_predictions():
+            if cheap:
+                with cheap_list_sql(linker):
+                    pred = linker.inference.predict()
+            else:
+                pred = linker.inference.predict()
+        df = pred.as_pandas_dataframe()
+        cols = ["unique_id_l", "unique_id_r", "match_weight"] + [c for c in df.columns if c.startswith("gamma_")]
+        out.append(df[cols].sort_values(["unique_id_l", "unique_id_r"]).reset_index(drop=True))
+        rewritten = any("coalesce(len(\"title_tokens_l\"), 0)" in s for s in seen)
+        # a column whose lists hold a duplicate keeps Splink's own SQL
+        assert rewritten == (cheap and not dupes)
+    assert len(out[0]) > 100
+    pd.testing.assert_frame_equal(out[0], out[1])
+
+
+def test_title_prefix_rule_needs_a_suffix_or_an_author_in_common():
+    from linkage.settings import blocking_rule_sql, load_settings
+
+    rule = next(blocking_rule_sql(r) for r in load_settings().get("blocking_rules")
+                if isinstance(r, str) and "substr(l.title_key, 1, 12)" in r)
+    con = duckdb.connect()
+
+    def blocked(left: dict, right: dict) -> bool:
+        base = {"title_key": "deeplearningforgraphs", "year_norm": 2001, "author_surnames": ["smith"],
+                "first_author": "smith"}
+        a, b = {**base, **left}, {**base, **right}
+        con.register("lt", pd.DataFrame([a]))
+        con.register("rt", pd.DataFrame([b]))
+        q = (f"select count(*) from (select title_key, year_norm, author_surnames::VARCHAR[] as author_surnames, "
+             f"first_author from lt) l, (select title_key, year_norm, author_surnames::VARCHAR[] as author_surnames, "
+             f"first_author from rt) r where {rule}")
+        return con.execute(q).fetchall()[0][0] == 1
+
+    other = {"author_surnames": ["brown", "lee"], "first_author": "brown"}
+    assert blocked({}, {"title_key": "deeplearningfornets"})                     # same first author
+    assert blocked({}, {**other, "author_surnames": ["brown", "smith"]})         # first author among surnames
+    assert blocked({}, {**other, "title_key": "deeplearningxxgraphs"})           # same last four letters
+    assert blocked({}, {"author_surnames": None, "first_author": None, "title_key": "deeplearningfornets"})
+    assert not blocked({}, {**other, "title_key": "deeplearningfornets"})        # nothing else in common
+    assert not blocked({}, {"year_norm": 2005})                                   # years too far apart
+
+
+def test_title_suffix_rule_needs_an_author_of_several_in_common():
+    from linkage.settings import blocking_rule_sql, load_settings
+
+    rule = next(blocking_rule_sql(r) for r in load_settings().get("blocking_rules")
+                if isinstance(r, str) and "right(l.title_key, 12)" in r and "author_count" in r)
+    con = duckdb.connect()
+    base = {"title_key": "xdeeplearningforgraphs", "year_norm": 2001, "author_surnames": ["smith", "jones"],
+            "first_author": "smith", "author_count": 2}
+
+    def blocked(right: dict) -> bool:
+        b = {**base, **right}
+        con.register("lt", pd.DataFrame([base]))
+        con.register("rt", pd.DataFrame([b]))
+        cols = "title_key, year_norm, author_surnames::VARCHAR[] as author_surnames, first_author, author_count"
+        q = f"select count(*) from (select {cols} from lt) l, (select {cols} from rt) r where {rule}"
+        return con.execute(q).fetchall()[0][0] == 1
+
+    assert blocked({"title_key": "ydeeplearningforgraphs", "author_surnames": ["jones", "smith"],
+                    "first_author": "jones"})                                      # authors in another order
+    assert blocked({"title_key": "ydeeplearningforgraphs", "author_surnames": ["smyth", "jones"],
+                    "first_author": "smyth"})                                      # first author spelt otherwise
+    assert not blocked({"title_key": "ydeeplearningforgraphs", "author_surnames": ["brown", "lee"],
+                        "first_author": "brown"})                                  # no author in common
+    assert not blocked({"title_key": "ydeeplearningfxrgraphs"})                    # last 12 letters differ
