@@ -23,7 +23,8 @@ def _as_list(v) -> list | None:
     """A list cell as a Python list; None for missing (None, NaN, pd.NA from Arrow-backed columns)."""
     if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
         return None
-    return list(v)
+    # a list is taken as it is (nothing changes it), not copied: the records' lists are shared, not doubled
+    return v if type(v) is list else list(v)
 
 
 def model_frame(records: pd.DataFrame) -> pd.DataFrame:

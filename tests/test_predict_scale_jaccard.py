@@ -139,3 +139,19 @@ def test_title_suffix_rule_needs_an_author_of_several_in_common():
     assert not blocked({"title_key": "ydeeplearningforgraphs", "author_surnames": ["brown", "lee"],
                         "first_author": "brown"})                                  # no author in common
     assert not blocked({"title_key": "ydeeplearningfxrgraphs"})                    # last 12 letters differ
+
+
+
+def test_model_frame_shares_list_cells_and_converts_the_rest():
+    import numpy as np
+
+    from linkage.scoring import model_frame
+
+    recs = _records(False).iloc[:4].copy()
+    toks = recs["title_tokens"].iloc[0]
+    recs.at[recs.index[1], "title_tokens"] = np.array(["a", "b"], dtype=object)
+    recs.at[recs.index[2], "title_tokens"] = float("nan")
+    out = model_frame(recs)["title_tokens"].tolist()
+    assert out[0] is toks
+    assert out[1] == ["a", "b"] and type(out[1]) is list
+    assert out[2] is None
