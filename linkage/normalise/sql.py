@@ -18,11 +18,13 @@ in a worker thread, without the GIL, while Python prepares the next chunk and fi
 3. Routed values go through the same per-value Python functions ``normalise_record`` uses, once per
    distinct input. Low-cardinality fields (venue, volume, issue, dates cut to their date part, ISBN,
    publication type) always take that route; those, authors and pages are remembered across chunks.
-   ASCII abstracts are folded after the query, in its thread, by one ``bytes.translate`` each
-   (``_fold_ascii``, cheaper than the regex), and abstract tokens computed over the whole ``abstract_norm``
-   column with Arrow and numpy (``_abstract_tokens_arrow``, mostly without the GIL); title numbers by one DuckDB
-   ``regexp_extract_all``. Text that is neither plain nor in need of repair (accents, Greek, typographic
-   characters) is only transliterated (``text.prep_translit``), the rest prepared by ``prep_text``.
+   ASCII abstracts are folded after the query, in its thread, by one ``bytes.translate`` of the column's data
+   and Arrow (``_fold_ascii``, cheaper than the regex); abstract tokens are computed over the whole
+   ``abstract_norm`` column with Arrow and numpy (``_abstract_tokens_arrow``, in the main thread unless
+   ``TOKENS_IN_QUERY_THREAD``: measured, the two threads are best balanced that way on two cores). Title numbers
+   come from the query, Python's ``title_numbers`` only for the titles Python normalised. Text that is neither
+   plain nor in need of repair (accents, Greek, typographic characters) is only transliterated
+   (``text.prep_translit``), the rest prepared by ``prep_text``.
 4. List columns (``VARCHAR[]``) stay Arrow arrays and come out as ``pd.ArrowDtype(pa.list_(pa.string()))``
    columns; Python results for routed rows are spliced in by one ``take`` (``_patched``).
 5. On machines with 3 cores or more, tables of ``PROCESS_MIN_ROWS`` rows or more are spread over spawned worker
@@ -164,8 +166,6 @@ def _alternation(words) -> str:
 
 
 def _query() -> str:
-    # stop words and one-letter words removed by one regex (a DFA), then split: cheaper than filtering lists
-    t_drop = _q(r"\b(?:[0-9a-z]|" + _alternation(STOP_WORDS) + r")\b")
     generic = _q("(?:" + _alternation(GENERIC_TITLES) + r")(?: \d+)?")
     prefixes = _q("^(?:" + _alternation(_GENERIC_PREFIXES) + ") ")
     sur_last = _surname("x[length(x) - strpos(reverse(x), ' ') + 2:]")
@@ -257,8 +257,7 @@ WITH s0 AS (
       url := x.url, junk := x.junk, word := x.word, host := x.host, path := x.path)) AS u_cls,
     CASE WHEN array_to_string(t_w, ' ') NOT IN {_in_list(FOLDED_BLANKS | {''})} THEN array_to_string(t_w, ' ') END
       AS title_norm,
-    list_sort(list_filter(string_split(regexp_replace(array_to_string(t_w, ' '), {t_drop}, '', 'g'), ' '),
-                          lambda w: w <> '')) AS t_s,
+    list_sort(list_filter(t_w, lambda w: length(w) > 1 AND w NOT IN {_in_list(STOP_WORDS)})) AS t_s,
     CASE WHEN g_a0 = '' THEN '0' ELSE g_a0 END AS g_fp,
     CASE WHEN g_b0 = '' THEN '0' ELSE g_b0 END AS g_lp0
   FROM s2
@@ -269,6 +268,8 @@ WITH s0 AS (
                  WHEN 3 THEN string_split(a0, ', ')
                  WHEN 4 THEN list_transform(regexp_extract_all(a0, {_q(_GLUED_GROUP)}), lambda x: trim(x))
     END AS a_names,
+    {_dedupe_sorted('t_s')} AS t_d,
+    regexp_extract_all(title_norm, '\\b\\d+\\b') AS t_n
   FROM s3
 ), s5 AS (
   SELECT *,
@@ -286,7 +287,9 @@ SELECT
   t_has AND t_hint AS t_route,
   title_norm,
   replace(title_norm, ' ', '') AS title_key,
-  CASE WHEN title_norm IS NOT NULL THEN {_nz_list(_dedupe_sorted('t_s'))} END AS title_tokens,
+  CASE WHEN title_norm IS NOT NULL AND len(t_d) > 0 THEN t_d END AS title_tokens,
+  -- the numbers written in the title, sorted (``title_numbers``; RE2's \\b is Python's on [0-9a-z ])
+  CASE WHEN len(t_n) > 0 THEN list_sort(t_n) END AS title_numbers,
   CASE WHEN len(t_w) <= 8 THEN coalesce(regexp_full_match(title_norm, {generic})
        OR (len(t_w) <= 4 AND regexp_matches(title_norm, {prefixes})), false) ELSE false END AS title_generic,
   -- authors
@@ -510,7 +513,7 @@ def _py_map(fn: Callable, arrays: Sequence[np.ndarray], rows: np.ndarray | None 
     return _Mapped(rows, inverse, results, calls)
 
 
-_SQL_OUTPUTS = ("title_norm", "title_key", "title_tokens", "title_generic", *AUTHOR_COLUMNS, "doi_norm",
+_SQL_OUTPUTS = ("title_norm", "title_key", "title_tokens", "title_generic", "title_numbers", *AUTHOR_COLUMNS, "doi_norm",
                 "arxiv_id_norm", "arxiv_version", "urls_norm", "repo_url", "pmid_norm", "page_first", "page_last",
                 "abstract_norm")
 _FEW_DISTINCT = frozenset({"first_author", "arxiv_version", "page_first", "page_last", "title_generic"})
@@ -621,7 +624,7 @@ CHUNK_ROWS = 100_000  # two chunks in flight (query + Python): 1M records stay u
 # so on two cores it is slower (measured: 69 s vs 37 s at 1M, load 3-4) and only pays with more cores.
 PROCESS_MIN_ROWS = 200_000
 QUERY_THREADS = 1  # DuckDB threads of the query of one chunk (see _run_sql)
-TOKENS_IN_QUERY_THREAD = True  # abstract tokens computed in the query's thread (else in the main thread)
+TOKENS_IN_QUERY_THREAD = False  # abstract tokens computed in the query's thread (else in the main thread)
 PROCESS_CHUNK_ROWS = 25_000
 MAX_WORKERS = 4
 PROCESS_MIN_CORES = 3
@@ -922,7 +925,7 @@ def _prepare(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None, m
 def _finish(frame: pd.DataFrame, mapping: dict[str, str], prep: dict, out: pa.Table, stats: dict | None,
             memos: dict[str, dict]) -> pd.DataFrame:
     """The normalised columns of one chunk from the query's result and the Python path for the rest."""
-    from . import NORMALISED_COLUMNS, abstract_fields, date_group, pub_type_of, title_fields
+    from . import NORMALISED_COLUMNS, abstract_fields, date_group, pub_type_of, title_fields, title_numbers
 
     n = len(frame)
     raw, venue, sql_in, odd = prep["raw"], prep["venue"], prep["sql_in"], prep["odd"]
@@ -956,8 +959,14 @@ def _finish(frame: pd.DataFrame, mapping: dict[str, str], prep: dict, out: pa.Ta
     title_sql[t_rows] = sql_in["title"].take(pa.array(t_rows)).to_numpy(zero_copy_only=False)
     m = _py_map(_title_from_prepped, [title_sql], t_rows)
     _set(res, m, ("title_norm", "title_key", "title_tokens", "title_generic"), stats)
-    m = _py_map(title_fields, [raw["title"]], np.flatnonzero(odd["title"]))
+    odd_rows = np.flatnonzero(odd["title"])
+    m = _py_map(title_fields, [raw["title"]], odd_rows)
     _set(res, m, ("title_norm", "title_key", "title_tokens", "title_generic"), stats)
+    py_rows = np.union1d(t_rows, odd_rows)  # titles Python normalised: their numbers in Python too
+    if len(py_rows):
+        nums = np.empty(len(py_rows), dtype=object)
+        nums[:] = [title_numbers(t) for t in res["title_norm"][py_rows].tolist()]
+        res.setdefault("_patches", {}).setdefault("title_numbers", []).append((py_rows, nums))
 
     _lap(stats, 'title')
     # authors
@@ -1023,7 +1032,6 @@ def _finish(frame: pd.DataFrame, mapping: dict[str, str], prep: dict, out: pa.Ta
     patches = res.pop("_patches", {})
     for c in lists:
         lists[c] = _patched(lists[c], patches.get(c, []))
-    lists["title_numbers"] = _title_numbers_arrow(res["title_norm"])
     cols = {}
     for c, t in NORMALISED_COLUMNS.items():
         if c in LIST_COLUMNS:
@@ -1057,19 +1065,6 @@ def _lap(stats: dict | None, label: str | None) -> None:
         except OSError:
             pass
     stats["_t"], stats["_c"] = now, cpu
-
-
-def _title_numbers_arrow(title_norm: np.ndarray) -> pa.Array:
-    """``title_numbers`` of every folded title (digits and lowercase ASCII words): DuckDB's RE2 ``\\b`` is
-    Python's on that alphabet, and ``list_sort`` orders ASCII strings as ``sorted`` does."""
-    con = _connect()
-    try:
-        con.register("tn", pa.table({"t": pa.array(title_norm, type=pa.string())}))
-        out = con.sql("SELECT CASE WHEN len(x) > 0 THEN list_sort(x) END AS n "
-                      "FROM (SELECT regexp_extract_all(t, '\\b\\d+\\b') AS x FROM tn)").to_arrow_table()
-    finally:
-        con.close()
-    return out.column("n").combine_chunks().cast(LIST_TYPE)
 
 
 def _title_from_prepped(s: str | None) -> dict:
