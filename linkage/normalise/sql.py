@@ -563,32 +563,36 @@ _FOLD_TABLE = bytes(c + 32 if 65 <= c <= 90 else c if 48 <= c <= 57 or 97 <= c <
                     for c in range(256))
 
 
-def _fold_ascii(clean: pa.Array) -> pa.Array:
+def _fold_ascii(clean: pa.Array) -> tuple[pa.Array, pa.Array]:
     """The SQL fold of ASCII abstracts (``b_norm`` in the query: lowercased, apostrophes deleted, runs of other
-    characters than 0-9a-z one space, trimmed) and the length rule of ``abstract_norm``.
+    characters than 0-9a-z one space, trimmed) and the length rule of ``abstract_norm``; and their words.
 
     The whole column's bytes are translated at once (one ``bytes.translate`` of its data buffer: the offsets do
     not move), then Arrow deletes the apostrophes and splits and re-joins the words (without the GIL)."""
     clean = clean.cast(pa.string())
     validity, offsets, data = clean.buffers()
     if len(clean) == 0 or data is None or clean.null_count == len(clean):
-        return pa.nulls(len(clean), pa.string())
+        return pa.nulls(len(clean), pa.string()), pa.nulls(len(clean), LIST_TYPE)
     folded = pa.py_buffer(data.to_pybytes().translate(_FOLD_TABLE))
     arr = pa.StringArray.from_buffers(len(clean), offsets, folded, validity, clean.null_count, clean.offset)
     trimmed = pc.ascii_trim_whitespace(pc.replace_substring(arr, "'", ""))
-    joined = pc.binary_join(pc.ascii_split_whitespace(trimmed), " ")
-    return pc.if_else(pc.greater_equal(pc.binary_length(joined), MIN_ABSTRACT_CHARS), joined,
-                      pa.scalar(None, pa.string()))
+    words = pc.ascii_split_whitespace(trimmed)
+    joined = pc.binary_join(words, " ")
+    short = pc.fill_null(pc.less(pc.binary_length(joined), MIN_ABSTRACT_CHARS), True)
+    # the words of each kept abstract (null where the abstract is dropped): what its tokens are made of
+    words = pa.ListArray.from_arrays(words.offsets, words.values, type=LIST_TYPE, mask=short)
+    return pc.if_else(short, pa.scalar(None, pa.string()), joined), words
 
 
-def _abstract_tokens_arrow(norm: pa.Array) -> pa.Array:
+def _abstract_tokens_arrow(norm: pa.Array, words: pa.Array | None = None) -> pa.Array:
     """``abstract.abstract_tokens`` over a column of folded abstracts (single spaces between words), vectorised:
     words are ranked once per distinct word (Python's string order), then the distinct (row, rank) pairs are
     sorted by numpy and the first ``ABSTRACT_TOKEN_LIMIT`` of every row kept."""
     n = len(norm)
-    parts = pc.ascii_split_whitespace(norm)
-    rows = np.repeat(np.arange(n, dtype=np.int32), np.diff(parts.offsets.to_numpy()))
-    enc = pc.dictionary_encode(parts.values)
+    parts = pc.ascii_split_whitespace(norm) if words is None else words  # ``words``: that split, made already
+    lengths = pc.fill_null(pc.list_value_length(parts), 0).to_numpy(zero_copy_only=False)
+    rows = np.repeat(np.arange(n, dtype=np.int32), lengths)
+    enc = pc.dictionary_encode(pc.list_flatten(parts))
     vocab = enc.dictionary.to_pylist()
     v = len(vocab)
     if v == 0:
@@ -878,12 +882,17 @@ def _run_sql(table: pa.Table, stats: dict | None) -> pa.Table:
     ids = out.column("row_id").to_numpy()
     if len(ids) > 1 and not (np.diff(ids) == 1).all():  # insertion order is kept; never rely on it
         out = out.sort_by("row_id")
-    abstract_norm = pc.coalesce(out.column("abstract_norm").combine_chunks(),
-                                _fold_ascii(out.column("b_clean").combine_chunks()))
+    sql_norm = out.column("abstract_norm").combine_chunks()  # non-ASCII abstracts (ASCII ones: b_clean)
+    folded, words = _fold_ascii(out.column("b_clean").combine_chunks())
+    abstract_norm = pc.coalesce(sql_norm, folded)
+    if sql_norm.null_count < len(sql_norm):
+        words = pc.if_else(pc.is_valid(sql_norm), pc.ascii_split_whitespace(sql_norm), words)
     out = out.drop_columns(["b_clean", "abstract_norm"]).append_column("abstract_norm", abstract_norm)
     if TOKENS_IN_QUERY_THREAD:  # numpy and Arrow work that mostly runs without the GIL
-        out = out.append_column("abstract_tokens", _abstract_tokens_arrow(abstract_norm))
-    del abstract_norm
+        out = out.append_column("abstract_tokens", _abstract_tokens_arrow(abstract_norm, words))
+    else:  # the split words, for the main thread's tokens
+        out = out.append_column("abstract_words", words)
+    del abstract_norm, words, sql_norm, folded
     if stats is not None:
         sec = stats.setdefault("seconds", {})
         sec["sql query (thread)"] = sec.get("sql query (thread)", 0.0) + time.perf_counter() - t0
@@ -935,7 +944,8 @@ def _finish(frame: pd.DataFrame, mapping: dict[str, str], prep: dict, out: pa.Ta
     if TOKENS_IN_QUERY_THREAD:
         lists["abstract_tokens"] = out.column("abstract_tokens").combine_chunks()
     else:
-        lists["abstract_tokens"] = _abstract_tokens_arrow(out.column("abstract_norm").combine_chunks())
+        lists["abstract_tokens"] = _abstract_tokens_arrow(out.column("abstract_norm").combine_chunks(),
+                                                          out.column("abstract_words").combine_chunks())
         _lap(stats, "abstract tokens")
     for c in _SQL_OUTPUTS:
         col = out.column(c).combine_chunks()
