@@ -260,8 +260,12 @@ def test_python_fold_of_ascii_abstracts_equals_the_sql_fold(values):
     from linkage.normalise.text import fold_fixed
 
     arr = pa.array(values, type=pa.string())
-    got = _fold_ascii(arr).to_pylist()
-    assert _fold_ascii(arr.slice(1)).to_pylist() == got[1:]  # an array with an offset
+    folded, words = _fold_ascii(arr)
+    got = folded.to_pylist()
+    assert _fold_ascii(arr.slice(1))[0].to_pylist() == got[1:]  # an array with an offset
+    assert _fold_ascii(arr.slice(1))[1].to_pylist() == words.to_pylist()[1:]
+    # the words handed to the abstract tokens: the folded abstract split, null where it is dropped
+    assert words.to_pylist() == [None if g is None else g.split(" ") for g in got]
     sql = duckdb.sql("SELECT trim(regexp_replace(replace(lower(v), '''', ''), '[^0-9a-z]+', ' ', 'g')) AS f "
                      "FROM (SELECT unnest($v) AS v, generate_subscripts($v, 1) AS i) ORDER BY i",
                      params={"v": values}).fetchall()
