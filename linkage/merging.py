@@ -262,9 +262,8 @@ def _choices(r: pd.DataFrame, raw: dict[str, pa.Array], cluster: np.ndarray,
     return out
 
 
-def merge_clusters(records: pd.DataFrame, clusters: pd.DataFrame, mappings: dict[str, dict[str, str]]) -> pd.DataFrame:
-    """``records`` holds raw + normalised columns; ``mappings`` maps source -> canonical field -> raw column."""
-    r = records[[UNIQUE_ID, "source", *[c for c in NORM_COLUMNS if c in records]]].copy()
+def _typed_norm(r: pd.DataFrame) -> pd.DataFrame:
+    """``r`` (modified) with every column of ``NORM_COLUMNS`` (None where missing) and the types merging uses."""
     for c in NORM_COLUMNS:
         if c not in r:
             r[c] = None
@@ -272,21 +271,19 @@ def merge_clusters(records: pd.DataFrame, clusters: pd.DataFrame, mappings: dict
     r["year_norm"] = pd.to_numeric(r["year_norm"], errors="coerce").astype("Int64")
     r["date_norm"] = pd.to_datetime(r["date_norm"], errors="coerce").dt.date
     r["urls_norm"] = r["urls_norm"].map(lambda v: list(v) if v is not None and not isinstance(v, float) else None)
+    return r
+
+
+def merge_clusters(records: pd.DataFrame, clusters: pd.DataFrame, mappings: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """``records`` holds raw + normalised columns; ``mappings`` maps source -> canonical field -> raw column."""
+    r = _typed_norm(records[[UNIQUE_ID, "source", *[c for c in NORM_COLUMNS if c in records]]].copy())
     c = clusters[[UNIQUE_ID, "cluster_id"]]
     fast = _one_to_one(r, c)
     con = duckdb.connect()
     try:
         if fast is None:  # records and clusters do not join one to one: the whole query
-            r = pd.concat([records[[UNIQUE_ID, "source", *[c for c in NORM_COLUMNS if c in records]]],
-                           raw_values(records, mappings)], axis=1)
-            for col in NORM_COLUMNS:
-                if col not in r:
-                    r[col] = None
-            r["author_count"] = pd.to_numeric(r["author_count"], errors="coerce").astype("Int64")
-            r["year_norm"] = pd.to_numeric(r["year_norm"], errors="coerce").astype("Int64")
-            r["date_norm"] = pd.to_datetime(r["date_norm"], errors="coerce").dt.date
-            r["urls_norm"] = r["urls_norm"].map(lambda v: list(v) if v is not None and not isinstance(v, float)
-                                                else None)
+            r = _typed_norm(pd.concat([records[[UNIQUE_ID, "source", *[c for c in NORM_COLUMNS if c in records]]],
+                                       raw_values(records, mappings)], axis=1))
             con.register("r", r)
             con.register("c", c)
             merged = con.execute(MERGE_SQL).df()

@@ -581,7 +581,11 @@ def _cluster_diagnostics_fast(run: RunData) -> pd.DataFrame | None:
         "components": components.astype(np.int64), "decisions_same": decisions_same.astype(np.int64),
         "split_links": split_links.astype(np.int64), "strongest_split_link": strongest, "risk": risk,
     }
-    df = pd.DataFrame(data, columns=DIAGNOSTICS_COLUMNS)
+    return _ranked(pd.DataFrame(data, columns=DIAGNOSTICS_COLUMNS))
+
+
+def _ranked(df: pd.DataFrame) -> pd.DataFrame:
+    """Diagnostics riskiest first (then largest, then by id), ranked from 1, weights as floats."""
     df = df.sort_values(["risk", "size", "cluster_id"], ascending=[False, False, True], kind="mergesort")
     df = df.reset_index(drop=True)
     df["rank"] = np.arange(1, len(df) + 1)
@@ -675,16 +679,7 @@ def _cluster_diagnostics_rows(run: RunData) -> pd.DataFrame:
             "split_links": len(sp), "strongest_split_link": max(sp) if sp else None,
             "risk": float(risk),
         })
-    cols = ["cluster_id", "size", "sources", "source_counts", "same_source_members", "edges", "weakest_edge",
-            "weakest_edge_l", "weakest_edge_r", "bridges", "weakest_bridge", "bridge_l", "bridge_r",
-            "bridge_weights", "components", "decisions_same", "split_links", "strongest_split_link", "risk"]
-    df = pd.DataFrame(rows, columns=cols)
-    df = df.sort_values(["risk", "size", "cluster_id"], ascending=[False, False, True], kind="mergesort")
-    df = df.reset_index(drop=True)
-    df["rank"] = np.arange(1, len(df) + 1)
-    for c in ("weakest_edge", "weakest_bridge", "strongest_split_link"):
-        df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
-    return df
+    return _ranked(pd.DataFrame(rows, columns=DIAGNOSTICS_COLUMNS))
 
 
 def _read_columns(path: Path, columns: list[str]) -> pd.DataFrame:
