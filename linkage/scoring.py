@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import re
 
 import numpy as np
 import pandas as pd
@@ -255,80 +254,6 @@ def add_relations(pairs: pd.DataFrame, records: pd.DataFrame | pd.Series) -> pd.
 # rows of Splink's predictions turned into pairs at a time by ``predict_pairs_chunked``
 PAIRS_CHUNK = 500_000
 
-# the union size in an ``array_jaccard`` level as Splink's SQL spells it (``settings._DIALECT_SQL``)
-_UNION_SIZE = re.compile(r'len\(list_distinct\(list_concat\("(\w+)_l", "(\w+)_r"\)\)\)', re.IGNORECASE)
-
-
-def _distinct_list_columns(linker, columns: set[str]) -> set[str]:
-    """Those ``columns`` of the linker's input table whose every list holds distinct, non-null elements."""
-    if not columns or len(linker._input_tables_dict) != 1:
-        return set()
-    table = next(iter(linker._input_tables_dict.values())).physical_name
-    run = linker._db_api._execute_sql_against_backend
-    ok = set()
-    for c in sorted(columns):
-        try:
-            bad = run(f'select count(*) from {table} where "{c}" is not null and '
-                      f'len("{c}") <> len(list_distinct("{c}"))').fetchall()[0][0]
-        except Exception:  # no such column, not a list: leave its SQL alone
-            continue
-        if bad == 0:
-            ok.add(c)
-    return ok
-
-
-def cheap_union_sql(sql: str, distinct: set[str]) -> str:
-    """``sql`` with each Jaccard union size |A u B| = len(list_distinct(list_concat(A, B))) of a column in
-    ``distinct`` computed as len(A) + len(B) - |A n B|.
-
-    The two are equal when every list holds distinct non-null elements (``list_intersect`` returns the
-    distinct non-null common elements; a missing list counts as empty, as ``list_concat`` treats it), and
-    the second needs no hash set per pair: building it was most of the cost of scoring a pair (the title
-    and abstract word overlaps, two levels each).
-    """
-    def sub(m: re.Match) -> str:
-        a, b = m.group(1), m.group(2)
-        if a != b or a not in distinct:
-            return m.group(0)
-        return (f'(coalesce(len("{a}_l"), 0) + coalesce(len("{a}_r"), 0) '
-                f'- coalesce(len(list_intersect("{a}_l", "{a}_r")), 0))')
-    return _UNION_SIZE.sub(sub, sql)
-
-
-@contextlib.contextmanager
-def cheap_list_sql(linker):
-    """While the block runs, the linker's DuckDB SQL computes Jaccard union sizes by ``cheap_union_sql`` for
-    the list columns of its input table that hold distinct elements (``title_tokens`` and
-    ``abstract_tokens`` are sorted sets by construction; checked here on the data, not assumed). Every
-    gamma, weight and trained parameter is the same; only the work per pair shrinks. Only the linker's
-    own input table is scored inside the block (not ``predict_between``'s new records)."""
-    db_api = getattr(linker, "_db_api", None)
-    if db_api is None or getattr(db_api, "sql_dialect", None) is None or \
-            str(getattr(db_api.sql_dialect, "sql_dialect_str", "")) != "duckdb":
-        yield
-        return
-    import json as _json
-
-    try:
-        text = _json.dumps(linker._settings_obj.as_dict()["comparisons"])
-    except Exception:
-        text = ""
-    wanted = {m.group(1) for m in _UNION_SIZE.finditer(text.replace('\\"', '"')) if m.group(1) == m.group(2)}
-    distinct = _distinct_list_columns(linker, wanted)
-    if not distinct:
-        yield
-        return
-    original = db_api._execute_sql_against_backend
-
-    def execute(final_sql: str, *args, **kwargs):
-        return original(cheap_union_sql(final_sql, distinct), *args, **kwargs)
-
-    db_api._execute_sql_against_backend = execute
-    try:
-        yield
-    finally:
-        del db_api._execute_sql_against_backend
-
 
 @contextlib.contextmanager
 def lean_predictions():
@@ -369,7 +294,7 @@ def predict_pairs_chunked(linker, model: dict, forms: pd.DataFrame) -> pd.DataFr
     """Every blocked pair, as ``scoring.tidy_pairs`` + ``scoring.add_relations`` make it, chunk by chunk."""
     import pyarrow as pa
 
-    with lean_predictions(), cheap_list_sql(linker):
+    with lean_predictions():
         pred = linker.inference.predict()
     con = linker._db_api._execute_sql_against_backend
     reader = con(f"select {_evidence_columns(pred, model)} from {pred.physical_name} "

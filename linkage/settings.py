@@ -27,7 +27,7 @@ import yaml
 
 from .errors import LinkageError, SettingsError
 from .fields import SYNONYMS
-from .normalise import NORMALISED_COLUMNS
+from .normalise import NORMALISED_COLUMNS, SET_COLUMNS
 from .sqlguard import (
     SAFE_FUNCTIONS,
     Binder,
@@ -1449,6 +1449,13 @@ _DIALECT_SQL = {
         # nullif: two empty lists would divide by zero, an error under Spark's ANSI mode (the default in 4.x)
         "spark": "(size(array_intersect(l.{c}, r.{c})) / nullif(size(array_union(l.{c}, r.{c})), 0)) >= {t}",
     },
+    # the same on columns that hold sets (``normalise.SET_COLUMNS``): |A u B| = |A| + |B| - |A n B|, no hash set
+    # a pair (that was most of the cost of scoring one); a missing list counts as empty, as list_concat treats it
+    "array_jaccard_of_sets": {
+        "duckdb": "(len(list_intersect(l.{c}, r.{c}))::DOUBLE / nullif(coalesce(len(l.{c}), 0) + coalesce(len(r.{c}), 0)"
+                  " - coalesce(len(list_intersect(l.{c}, r.{c})), 0), 0)) >= {t}",
+        "spark": "(size(array_intersect(l.{c}, r.{c})) / nullif(size(array_union(l.{c}, r.{c})), 0)) >= {t}",
+    },
     # one key is a prefix of the other (a dropped subtitle), or a suffix covering most of it
     "containment": {
         "duckdb": "(least(length(l.{c}), length(r.{c})) >= {n} and (starts_with(l.{c}, r.{c}) or starts_with(r.{c}, l.{c}) "
@@ -1500,7 +1507,7 @@ def _level_creator(lv: dict, dialect: str):
     elif kind == "else":
         lc = cll.ElseLevel()
     else:
-        tpl = _DIALECT_SQL[kind][dialect]
+        tpl = _DIALECT_SQL["array_jaccard_of_sets" if kind == "array_jaccard" and c in SET_COLUMNS else kind][dialect]
         lc = cll.CustomLevel(tpl.format(c=c, t=lv.get("threshold"), n=lv.get("min_length", 1)).replace(
             f"l.{c}", f'"{c}_l"' if dialect == "duckdb" else f"`{c}_l`").replace(
             f"r.{c}", f'"{c}_r"' if dialect == "duckdb" else f"`{c}_r`"))

@@ -147,11 +147,8 @@ def train(linker, spec: Spec, n_records: int, seed: int, backend=None) -> Traini
     splink_log = logging.getLogger("splink")
     watcher = _Unobserved()
     splink_log.addHandler(watcher)
-    from .scoring import cheap_list_sql
-
     try:
-        with cheap_list_sql(linker):  # the same parameters, less work per compared pair
-            _train(linker, spec, n_records, seed, rep)
+        _train(linker, spec, n_records, seed, rep)
     finally:
         splink_log.removeHandler(watcher)
     rep.unobserved = sorted(watcher.levels)

@@ -1,4 +1,4 @@
-"""Predict at scale: the cheaper Jaccard SQL gives the same levels, and the tightened title-prefix rule."""
+"""Predict at scale: the Jaccard of set columns gives the same levels, and the tightened title-prefix rule."""
 
 from __future__ import annotations
 
@@ -6,33 +6,55 @@ import duckdb
 import pandas as pd
 import pytest
 
-from linkage.scoring import cheap_list_sql, cheap_union_sql
+from linkage.settings import _DIALECT_SQL
 
-LISTS = [["a", "b", "c"], ["b", "c", "d"], ["a"], [], None, ["x", "y"], ["c", "a", "b"], ["b"]]
+LISTS = [["a", "b", "c"], ["b", "c", "d"], ["a"], [], None, ["x", "y"], ["a", "b", "c"], ["b"]]
 
 
-def _level(sql: str, t: float) -> str:
-    return (f'(len(list_intersect("tok_l", "tok_r"))::DOUBLE / '
-            f'nullif({sql}, 0)) >= {t}')
+def _sql(kind: str, t: float) -> str:
+    return _DIALECT_SQL[kind]["duckdb"].format(c="tok", t=t).replace("l.tok", "tok_l").replace("r.tok", "tok_r")
 
 
 @pytest.mark.parametrize("t", [0.0, 0.3, 0.5, 0.8, 1.0])
-def test_cheap_union_size_gives_the_same_truth_value_on_distinct_lists(t):
+def test_jaccard_of_sets_gives_the_same_truth_value_on_distinct_lists(t):
     con = duckdb.connect()
     rows = [(a, b) for a in LISTS for b in LISTS]
     con.register("p0", pd.DataFrame({"tok_l": [a for a, _ in rows], "tok_r": [b for _, b in rows]}))
     con.execute("create table p as select tok_l::VARCHAR[] as tok_l, tok_r::VARCHAR[] as tok_r from p0")
-    original = _level('len(list_distinct(list_concat("tok_l", "tok_r")))', t)
-    cheap = cheap_union_sql(original, {"tok"})
-    assert cheap != original
-    got = con.execute(f"select count(*) filter (where coalesce({original}, false) <> coalesce({cheap}, false)) "
+    original, sets = _sql("array_jaccard", t), _sql("array_jaccard_of_sets", t)
+    assert sets != original
+    got = con.execute(f"select count(*) filter (where coalesce({original}, false) <> coalesce({sets}, false)) "
                       f"from p").fetchall()[0][0]
     assert got == 0
 
 
-def test_cheap_union_size_leaves_other_columns_alone():
-    sql = _level('len(list_distinct(list_concat("tok_l", "tok_r")))', 0.5)
-    assert cheap_union_sql(sql, {"other"}) == sql
+def test_only_set_columns_get_the_jaccard_of_sets():
+    """title/abstract tokens are sets by construction; author surnames may repeat (two Wangs): generic SQL."""
+    from linkage.settings import compile_settings, load_settings
+
+    levels = [lv["sql_condition"] for c in compile_settings(load_settings(), "duckdb", "dedupe")
+              .get_settings("duckdb").as_dict()["comparisons"] for lv in c["comparison_levels"]]
+    jaccards = [x for x in levels if "list_intersect" in x.lower() and "/" in x]
+    assert any("title_tokens" in x and "list_distinct" not in x.lower() for x in jaccards)
+    assert any("abstract_tokens" in x and "list_distinct" not in x.lower() for x in jaccards)
+    assert any("author_surnames" in x and "list_distinct" in x for x in jaccards)
+
+
+def test_normalised_token_columns_are_sets():
+    """What ``SET_COLUMNS`` promises: sorted, distinct, no null element, on real-shaped records."""
+    import json
+    from pathlib import Path
+
+    from linkage.normalise import SET_COLUMNS, normalise_frame
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "normalise" / "real_records.jsonl"
+    recs = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    frame = pd.DataFrame({f: [r.get(f) for r in recs] for f in ("title", "abstract")})
+    out = normalise_frame(frame, {"title": "title", "abstract": "abstract"})
+    for c in SET_COLUMNS:
+        lists = [list(v) for v in out[c].tolist() if v is not None and v is not pd.NA]
+        assert len(lists) > 100, c
+        assert all(list(v) == sorted(set(v)) and None not in v for v in lists), c
 
 
 def _records(dupes: bool) -> pd.DataFrame:
@@ -53,37 +75,21 @@ def _records(dupes: bool) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("dupes", [False, True])
-def test_predictions_are_the_same_with_the_cheap_sql(dupes):
+def test_predictions_are_the_same_with_the_jaccard_of_sets(monkeypatch):
+    from linkage import settings
     from linkage.backends import get_backend
     from linkage.scoring import lean_predictions, model_frame
-    from linkage.settings import compile_settings, load_settings
 
-    spec = load_settings()
-    mdf = model_frame(_records(dupes))
+    spec = settings.load_settings()
+    mdf = model_frame(_records(False))
     out = []
-    for cheap in (False, True):
-        linker = get_backend("duckdb").make_linker(mdf, compile_settings(spec, "duckdb", "dedupe"))
-        seen: list[str] = []
-        orig = linker._db_api._execute_sql_against_backend
-
-        def spy(sql, *a, _orig=orig, _seen=seen, **k):
-            _seen.append(sql)
-            return _orig(sql, *a, **k)
-
-        linker._db_api._execute_sql_against_backend = spy
+    for sets in (frozenset(), settings.SET_COLUMNS):
+        monkeypatch.setattr(settings, "SET_COLUMNS", sets)
+        linker = get_backend("duckdb").make_linker(mdf, settings.compile_settings(spec, "duckdb", "dedupe"))
         with lean_predictions():
-            if cheap:
-                with cheap_list_sql(linker):
-                    pred = linker.inference.predict()
-            else:
-                pred = linker.inference.predict()
-        df = pred.as_pandas_dataframe()
+            df = linker.inference.predict().as_pandas_dataframe()
         cols = ["unique_id_l", "unique_id_r", "match_weight"] + [c for c in df.columns if c.startswith("gamma_")]
         out.append(df[cols].sort_values(["unique_id_l", "unique_id_r"]).reset_index(drop=True))
-        rewritten = any("coalesce(len(\"title_tokens_l\"), 0)" in s for s in seen)
-        # a column whose lists hold a duplicate keeps Splink's own SQL
-        assert rewritten == (cheap and not dupes)
     assert len(out[0]) > 100
     pd.testing.assert_frame_equal(out[0], out[1])
 

@@ -40,6 +40,9 @@ BASE_COLUMNS: dict[str, str] = {
 # recompute them for every candidate pair.
 DERIVED_COLUMNS: dict[str, str] = {"title_numbers": "VARCHAR[]"}
 NORMALISED_COLUMNS: dict[str, str] = {**BASE_COLUMNS, **DERIVED_COLUMNS}
+# List columns that hold sets by construction: sorted, distinct, no null element (``title_tokens``,
+# ``abstract_tokens``; tested). Their Jaccard needs no hash set per compared pair (``settings``).
+SET_COLUMNS: frozenset[str] = frozenset({"title_tokens", "abstract_tokens"})
 _NUMBER = re.compile(r"\b\d+\b")
 
 
@@ -113,7 +116,7 @@ def normalise_frame(frame: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFram
 
 
 __all__ = [
-    "NORMALISED_COLUMNS", "abstract_fields", "author_fields", "date_group", "identifier_fields", "normalise_arxiv",
+    "NORMALISED_COLUMNS", "SET_COLUMNS", "abstract_fields", "author_fields", "date_group", "identifier_fields", "normalise_arxiv",
     "normalise_doi", "normalise_frame", "normalise_isbn", "normalise_pmid", "normalise_record",
     "normalise_source_value", "page_fields", "title_fields", "venue_fields",
 ]
