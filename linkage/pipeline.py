@@ -318,13 +318,10 @@ def _release_memory() -> None:
     Normalisation frees gigabytes of intermediate values at 1M records, but the C allocator keeps the
     pages, so the process would enter training ~3 GB above what it holds; later stages reuse them only
     in part."""
-    gc.collect()
-    try:
-        import ctypes
+    from .normalise.sql import trim_heap
 
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
+    gc.collect()
+    trim_heap()
 
 
 def _after_normalise(records: pd.DataFrame, mappings: dict, spec: Spec, st: _Stages, warnings: list[str],

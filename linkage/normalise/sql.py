@@ -724,15 +724,15 @@ def _worker_chunk(chunk: pd.DataFrame, mapping: dict[str, str], want_stats: bool
     stats: dict | None = {} if want_stats else None
     t0 = time.process_time()
     out = _normalise_here(chunk, mapping, stats, _WORKER_MEMOS)
-    _trim_heap()
+    trim_heap()
     if stats is not None:
         stats["_worker_cpu"] = time.process_time() - t0
         stats["_worker_pid"] = os.getpid()
     return out, stats or {}
 
 
-def _trim_heap() -> None:
-    """Give the heap freed by a chunk back to the OS (glibc keeps it otherwise: a worker's RSS would creep)."""
+def trim_heap() -> None:
+    """Give the freed heap back to the OS (glibc ``malloc_trim``; glibc keeps it otherwise: RSS would creep)."""
     try:
         import ctypes
 
