@@ -31,9 +31,11 @@ _PRIMARY_SEP = re.compile(r"\s+and\s+|\s*;\s*|\s+&\s+|\s*\n\s*|\s*\|\s*|,\s*and\
 _GLUED = re.compile(r"(?<=[A-Z]\.)(?=[A-Z][a-z'’])")
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _INNER_JOINER = re.compile(r"(?<=\w)[-‐‑'’](?=\w)")
-_PINYIN = re.compile(
-    r"^(?:(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan|van|ai|ei|ao|ou|an|en"
-    r"|in|un|vn|ia|ie|iu|ua|uo|ui|ue|ve|er|a|o|e|i|u|v))+$")
+# one lowercase word made of pinyin syllables (also the RE2 pattern of the table path, ``sql.AUTHORS_PINYIN_SQL``)
+PINYIN_WORD_RE = (
+    r"(?:(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan|van|ai|ei|ao|ou|an|en"
+    r"|in|un|vn|ia|ie|iu|ua|uo|ui|ue|ve|er|a|o|e|i|u|v))+")
+_PINYIN = re.compile(f"^{PINYIN_WORD_RE}$")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ in a worker thread, without the GIL, while Python prepares the next chunk and fi
    titles (unless a noise prefix/suffix may be present) and abstracts (id tokens, labels and copyright
    lines stripped by the same four patterns as ``abstract.clean_abstract_plain``), the common author-list
    layouts (BibTeX "Last, F. and ...", DBLP "First Last, ...", PubMed "Last FM, ...", the glued export form
-   "Adeli K.Lewis G. F.", with a trailing "et al."), bare/prefixed DOIs (also with %2F escapes, one
+   "Adeli K.Lewis G. F.", names without separators "Yuri Calleo Anat Eyal", with a trailing "et al."; JSON/API
+   lists of names, also accented ones, joined), bare/prefixed DOIs (also with %2F escapes, one
    trailing full stop or a glued "PMID:123"), new-style arXiv ids, arXiv/DOI/code-hosting/plain URLs, digit
    PubMed ids, simple page ranges. For every other value it sets a "route" flag.
 3. Routed values go through the same per-value Python functions ``normalise_record`` uses, once per
@@ -58,11 +59,11 @@ from .abstract import (
     ABSTRACT_TOKEN_LIMIT,
     MIN_ABSTRACT_CHARS,
 )
-from .authors import AUTHOR_COLUMNS, PARTICLES, SUFFIXES, TITLES, author_fields
+from .authors import AUTHOR_COLUMNS, PARTICLES, PINYIN_WORD_RE, SUFFIXES, TITLES, author_fields
 from .dates import ISO_TIMESTAMP_SQL
 from .identifiers import IDENTIFIER_COLUMNS, REPO_NOT_OWNER, identifier_fields, normalise_isbn, normalise_pmid
 from .pages import PAGE_COLUMNS, number_field, page_fields
-from .text import BLANKS, NOT_SIMPLE_TEXT_RE2, as_text, is_blank, prep_text, prep_translit
+from .text import BLANKS, NOT_SIMPLE_TEXT_RE2, as_text, is_blank, is_plain, prep_text, prep_translit
 from .title import (
     _GENERIC_PREFIXES,
     FOLDED_BLANKS,
@@ -108,8 +109,8 @@ def _dedupe_sorted(x: str) -> str:
 
 
 def _initials(given: str) -> str:
-    """``authors.initials_of`` for the regular given-name shapes (Jean-Luc R. -> jlr, QJ -> qj)."""
-    return f"lower(regexp_replace(regexp_replace({given}, '([A-Z])[a-z]+', '\\1', 'g'), '[^A-Z]', '', 'g'))"
+    """``authors.initials_of`` for the regular given-name shapes (Jean-Luc R. -> jlr, QJ -> qj, Jae-sung -> js)."""
+    return f"lower(regexp_replace(regexp_replace({given}, '([A-Za-z])[a-z]+', '\\1', 'g'), '[^A-Za-z]', '', 'g'))"
 
 
 def _surname(word: str) -> str:
@@ -119,9 +120,9 @@ def _surname(word: str) -> str:
 
 # Regular author-list shapes (full matches). A surname: a capitalised word with a lowercase letter,
 # maybe hyphenated or with an apostrophe (McCann, O'Donnell, Fremeaux-Bacchi); a given-name token:
-# Jean, J., J, JR, M.R., Jean-Luc, J.-P.
+# Jean, J., J, JR, M.R., Jean-Luc, J.-P., Jae-sung
 _SURNAME = r"(?:[A-Z][a-z][A-Za-z]*(?:['-][A-Z]?[a-z]+)*|[A-Z]'[A-Z][a-z]+(?:-[A-Z][a-z]+)*)"
-_GTOK = r"(?:[A-Z](?:[a-z]+|\.)?(?:-[A-Z](?:[a-z]+|\.)?)?|(?:[A-Z]\.){2,4}|[A-Z]{2,3})"
+_GTOK = r"(?:[A-Z](?:[a-z]+|\.)?(?:-[A-Z](?:[a-z]+|\.)?|-[a-z]+)?|(?:[A-Z]\.){2,4}|[A-Z]{2,3})"
 _NAME_LF = rf"{_SURNAME}(?:, {_GTOK}(?: {_GTOK}){{0,3}})?"
 _NAME_FL = rf"(?:{_GTOK} ){{1,3}}{_SURNAME}"
 _GLUED_GROUP = rf"{_SURNAME} (?:[A-Z]\. ?)*[A-Z]\."
@@ -134,10 +135,24 @@ AUTHORS_DBLP_SQL = rf"(?:{_GTOK} ){{1,2}}{_SURNAME}|{_NAME_FL}(?:(?:, and |, | a
 AUTHORS_PUBMED_SQL = rf"{_SURNAME} [A-Z]{{1,3}}(?:, {_SURNAME} [A-Z]{{1,3}})*"
 # glued export form "Adeli K.Lewis G. F." (also with a space between the names)
 AUTHORS_GLUED_SQL = rf"{_GLUED_GROUP}(?: ?{_GLUED_GROUP})+"
-# words that make a name list irregular: particles, suffixes, titles, et al., and "And"/"AND" (a separator
-# for Python, a name for the shapes above)
-_AUTHOR_STOP = sorted(w for w in PARTICLES | SUFFIXES | TITLES | {"others", "et", "al"} if w.isalpha())
+# Names written one after the other without separators, four words or more ("Yuri Calleo Anat Eyal",
+# "M. Carey J. Tygar Elisa Bertino"): ``split_names`` reads them as one person (surname the last word, the
+# other words given names), or, when every word is a capitalised lowercase word, their number even and they
+# are six or more or all pinyin, as pairs "Given Surname" (``authors._split_spaced``).
+AUTHORS_SPACED_SQL = rf"(?:{_GTOK} ){{3,}}{_SURNAME}"
+AUTHORS_PAIRS_SQL = r"[A-Z][a-z]+ [A-Z][a-z]+(?: [A-Z][a-z]+ [A-Z][a-z]+)+"
+AUTHORS_PINYIN_SQL = rf"{PINYIN_WORD_RE}(?: {PINYIN_WORD_RE})*"  # of the lowercased list
+# words that make every name list irregular: suffixes (dropped by Python wherever they stand), et al., and
+# "And"/"AND" (a separator for Python, a name for the shapes above)
+_AUTHOR_STOP = sorted(w for w in SUFFIXES | {"others", "et"} if w.isalpha())
 AUTHORS_ROUTE_SQL = r"\b(?i:" + "|".join(_AUTHOR_STOP) + r")\b|\b(?:A[nN][dD]|a(?:N[dD]|nD))\b"
+# particles and titles change only names written "First Last" (``parse_name``: a title first of three words or
+# more is dropped, particles before the last word join the surname), and only as whole words (Python compares
+# space-separated words: "Al-Khalifa" is no particle): the DBLP and spaced shapes route them. In the
+# "Last, First", PubMed and glued shapes they are harmless: a one-word surname that is a particle is its own
+# key (``surname_key``), initials keep them, and a PubMed name has two words.
+_AUTHOR_NAME_WORDS = sorted(w for w in PARTICLES | TITLES if w.isalpha())
+AUTHORS_NAME_WORDS_SQL = r"(?:^| )(?i:" + "|".join(_AUTHOR_NAME_WORDS) + r")(?:$|[ ,;])"
 
 _DOI_SQL = r"(?i)(?:https?://(?:dx\.)?doi\.org/|doi:\s?)?10\.\d{4,9}(?:\.\d+)*/[A-Za-z0-9._;()/:-]*[A-Za-z0-9]"
 _DOI_ROUTE_SQL = (r"(?i)10\.\d.*(?:https?:|doi|arxiv|pmid|pmcid|isbn|issn|url)|10\.48550/"
@@ -230,6 +245,7 @@ WITH s0 AS (
     -- ASCII abstracts are folded in Python (``_fold_ascii``: two C byte operations, cheaper than the regex)
     CASE WHEN b_has AND b_ascii THEN {abs_clean} END AS b_clean,
     a_has AND NOT regexp_matches(a0, {_q(AUTHORS_ROUTE_SQL)}) AS a_ok,
+    NOT regexp_matches(a0, {_q(AUTHORS_NAME_WORDS_SQL)}) AS a_fl_ok,
     ltrim(g_ab.a, '0') AS g_a0, ltrim(g_ab.b, '0') AS g_b0,
     CASE WHEN u_has AND u_shape THEN list_transform(string_split(urls, ' '), lambda u: struct_pack(
       url := regexp_full_match(u, {_q(_URL_SQL)}),
@@ -246,9 +262,12 @@ WITH s0 AS (
   SELECT *,
     CASE WHEN NOT a_ok THEN NULL
          WHEN regexp_full_match(a0, {_q(AUTHORS_BIBTEX_SQL)}) THEN 1
-         WHEN regexp_full_match(a0, {_q(AUTHORS_DBLP_SQL)}) THEN 2
+         WHEN a_fl_ok AND regexp_full_match(a0, {_q(AUTHORS_DBLP_SQL)}) THEN 2
          WHEN regexp_full_match(a0, {_q(AUTHORS_PUBMED_SQL)}) THEN 3
-         WHEN regexp_full_match(a0, {_q(AUTHORS_GLUED_SQL)}) THEN 4 END AS a_shape,
+         WHEN regexp_full_match(a0, {_q(AUTHORS_GLUED_SQL)}) THEN 4
+         WHEN a_fl_ok AND regexp_full_match(a0, {_q(AUTHORS_SPACED_SQL)}) THEN
+           CASE WHEN regexp_full_match(a0, {_q(AUTHORS_PAIRS_SQL)}) AND (regexp_matches(a0, '(?: [^ ]+){{5}}')
+                     OR regexp_full_match(lower(a0), {_q(AUTHORS_PINYIN_SQL)})) THEN 6 ELSE 5 END END AS a_shape,
     list_transform(u_raw, lambda x: struct_pack(
       arx := CASE WHEN x.arx.id <> '' AND {_arxiv_valid('x.arx.id')} THEN x.arx.id END,
       ver := nullif(x.arx.v, ''),
@@ -267,18 +286,20 @@ WITH s0 AS (
                  WHEN 2 THEN regexp_split_to_array(a0, ', and | and |, |; ')
                  WHEN 3 THEN string_split(a0, ', ')
                  WHEN 4 THEN list_transform(regexp_extract_all(a0, {_q(_GLUED_GROUP)}), lambda x: trim(x))
+                 WHEN 5 THEN [a0]
+                 WHEN 6 THEN regexp_extract_all(a0, '[A-Z][a-z]+ [A-Z][a-z]+')
     END AS a_names,
     {_dedupe_sorted('t_s')} AS t_d,
     regexp_extract_all(title_norm, '\\b\\d+\\b') AS t_n
   FROM s3
 ), s5 AS (
   SELECT *,
-    CASE a_shape WHEN 1 THEN list_transform(a_names, lambda x: {_surname("split_part(x, ', ', 1)")})
-                 WHEN 2 THEN list_transform(a_names, lambda x: {sur_last})
-                 ELSE list_transform(a_names, lambda x: {_surname("split_part(x, ' ', 1)")}) END AS a_surn,
-    CASE a_shape WHEN 1 THEN list_transform(a_names, lambda x: {_initials("split_part(x, ', ', 2)")})
-                 WHEN 2 THEN list_transform(a_names, lambda x: {ini_first})
-                 ELSE list_transform(a_names, lambda x: {ini_after_space}) END AS a_init
+    CASE WHEN a_shape = 1 THEN list_transform(a_names, lambda x: {_surname("split_part(x, ', ', 1)")})
+         WHEN a_shape IN (2, 5, 6) THEN list_transform(a_names, lambda x: {sur_last})
+         ELSE list_transform(a_names, lambda x: {_surname("split_part(x, ' ', 1)")}) END AS a_surn,
+    CASE WHEN a_shape = 1 THEN list_transform(a_names, lambda x: {_initials("split_part(x, ', ', 2)")})
+         WHEN a_shape IN (2, 5, 6) THEN list_transform(a_names, lambda x: {ini_first})
+         ELSE list_transform(a_names, lambda x: {ini_after_space}) END AS a_init
   FROM s4
 )
 SELECT
@@ -428,9 +449,14 @@ def _prep_array(arr: pa.Array, cache: dict | None = None, texts: np.ndarray | No
 
 def _join_names(items: list) -> str | None:
     """A list of author names as one string SQL may parse: ', ' between 'First Last' names, ' and ' between
-    'Last, First' names. Only when every item is plain text; SQL still checks the layout."""
-    if not items or not all(isinstance(x, str) and x and x.isascii() for x in items):
+    'Last, First' names. Only when every item is ASCII text, or text whose ``prep_text`` is plain (``split_names``
+    prepares every item of a list first: the list of prepared items reads the same); SQL still checks the layout."""
+    if not items or not all(isinstance(x, str) and x for x in items):
         return None
+    if not all(x.isascii() for x in items):
+        items = [x if x.isascii() else prep_text(x) for x in items]
+        if not all(x and is_plain(x) for x in items):
+            return None
     return (" and " if any("," in x for x in items) else ", ").join(items)
 
 
