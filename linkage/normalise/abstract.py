@@ -19,10 +19,13 @@ _LABEL = re.compile(r"^\s*(?:(?i:(?:abstract|summary)\b\s*[:.\-]?|(?:background|
                     r"|Context|Importance)\s+(?=[A-Z]))\s*")
 _COPYRIGHT = re.compile(r"(?:\(c\)|copyright)\s*(?:\(c\)\s*)?(?:(?:19|20)\d\d|by\b|the\s+authors?\b).*$", re.I)
 _TAIL = re.compile(r"(?:\ball rights reserved\b.*|\bpublished by\b[^.]{0,80}\.?\s*)$", re.I)
-# RE2 pattern (DuckDB) matching every prepared abstract the four steps below could change: only those
-# abstracts pay for the four replacements.
-ABSTRACT_HINT_SQL = (r"(?i)^\s*(?:id[0-9a-f-]{6,}\s|[0-9a-f]{16,}\s|abstract|summary|background|purpose|objective"
-                     r"|aim|introduction|context|importance)|\(c\)|copyright|rights reserved|published by")
+# RE2 patterns (DuckDB) matching every prepared abstract the two leading steps below (id token, label) could
+# change, and every one the two trailing steps (copyright line, "all rights reserved") could: only those abstracts
+# pay for the replacements. (The leading steps remove a prefix: what remains has no new match of the trailing hint.)
+ABSTRACT_LEAD_HINT_SQL = (r"(?i)^\s*(?:id[0-9a-f-]{6,}\s|[0-9a-f]{16,}\s|abstract|summary|background|purpose"
+                          r"|objective|aim|introduction|context|importance)")
+ABSTRACT_TAIL_HINT_SQL = r"(?i)\(c\)|copyright|rights reserved|published by"
+ABSTRACT_HINT_SQL = ABSTRACT_LEAD_HINT_SQL + "|" + ABSTRACT_TAIL_HINT_SQL
 # The same four steps as RE2 patterns for DuckDB (regexp_replace, first match; the label's look-ahead is a
 # captured letter put back by the replacement '\\1').
 ABSTRACT_STEPS_SQL = (

@@ -53,9 +53,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .abstract import (
-    ABSTRACT_HINT_SQL,
+    ABSTRACT_LEAD_HINT_SQL,
     ABSTRACT_STEPS_SQL,
     ABSTRACT_STOP_WORDS,
+    ABSTRACT_TAIL_HINT_SQL,
     ABSTRACT_TOKEN_LIMIT,
     MIN_ABSTRACT_CHARS,
 )
@@ -87,8 +88,20 @@ def _in_list(words) -> str:
     return "(" + ", ".join(_q(w) for w in sorted(words)) + ")"
 
 
+_LONGEST_BLANK = max(len(b.encode()) for b in BLANKS)
+
+
 def _blank(x: str) -> str:
     return f"({x} IS NULL OR lower(trim({x})) IN {_in_list(BLANKS)})"
+
+
+def _blank_ascii(x: str) -> str:
+    """``_blank`` of a prepared (ASCII) text column, as a CASE: values longer than every placeholder and without a
+    space at either end (``trim`` removes spaces, and other characters of Unicode's space separators, which ASCII
+    text has none of) are no placeholder, and skip the lowercase copy. DuckDB evaluates both sides of AND/OR for
+    every row, but each branch of a CASE only for the rows that reach it."""
+    return (f"(CASE WHEN {x} IS NULL THEN true WHEN strlen({x}) > {_LONGEST_BLANK} AND NOT starts_with({x}, ' ') "
+            f"AND NOT ends_with({x}, ' ') THEN false ELSE lower(trim({x})) IN {_in_list(BLANKS)} END)")
 
 
 def _nz_list(expr: str) -> str:
@@ -110,7 +123,8 @@ def _dedupe_sorted(x: str) -> str:
 
 def _initials(given: str) -> str:
     """``authors.initials_of`` for the regular given-name shapes (Jean-Luc R. -> jlr, QJ -> qj, Jae-sung -> js)."""
-    return f"lower(regexp_replace(regexp_replace({given}, '([A-Za-z])[a-z]+', '\\1', 'g'), '[^A-Za-z]', '', 'g'))"
+    # one pass: a letter and the lowercase letters after it -> the letter; other characters than letters deleted
+    return f"lower(regexp_replace({given}, '([A-Za-z])[a-z]+|[^A-Za-z]+', '\\1', 'g'))"
 
 
 def _surname(word: str) -> str:
@@ -186,10 +200,16 @@ def _query() -> str:
     sur_last = _surname("x[length(x) - strpos(reverse(x), ' ') + 2:]")
     ini_first = _initials("x[:length(x) - strpos(reverse(x), ' ')]")
     ini_after_space = _initials("x[strpos(x, ' ') + 1:]")
-    abs_clean = "abstract"
-    for pattern, repl in ABSTRACT_STEPS_SQL:  # abstract.clean_abstract_plain, step by step
+    # abstract.clean_abstract_plain, step by step: the two leading steps where the leading hint matches, the two
+    # trailing ones where the trailing hint does
+    lead = "abstract"
+    for pattern, repl in ABSTRACT_STEPS_SQL[:2]:
+        lead = f"regexp_replace({lead}, {_q(pattern)}, {_q(repl)})"
+    abs_clean = f"CASE WHEN regexp_matches(abstract, {_q(ABSTRACT_LEAD_HINT_SQL)}) THEN {lead} ELSE abstract END"
+    for pattern, repl in ABSTRACT_STEPS_SQL[2:]:
         abs_clean = f"regexp_replace({abs_clean}, {_q(pattern)}, {_q(repl)})"
-    abs_clean = f"CASE WHEN regexp_matches(abstract, {_q(ABSTRACT_HINT_SQL)}) THEN {abs_clean} ELSE abstract END"
+    abs_clean = (f"CASE WHEN regexp_matches(abstract, {_q(ABSTRACT_TAIL_HINT_SQL)}) THEN {abs_clean} "
+                 f"ELSE CASE WHEN regexp_matches(abstract, {_q(ABSTRACT_LEAD_HINT_SQL)}) THEN {lead} ELSE abstract END END")
     # DOIs whose only irregularity is a %2F escape, one trailing full stop or a glued "PMID:123" are read in
     # SQL too: ``normalise_doi`` URL-decodes, strips trailing punctuation and cuts at "pmid:" (after a non-letter),
     # which leaves exactly the regular DOI below (checked by the same two patterns as every other DOI).
@@ -206,10 +226,10 @@ WITH s0 AS (
   SELECT
     row_id,
     -- title: plain folding unless a noise prefix/suffix may be present (then Python)
-    NOT {_blank('title')} AS t_has,
+    NOT {_blank_ascii('title')} AS t_has,
     regexp_matches(coalesce(title, ''), {_q(TITLE_NOISE_HINT_SQL)}) AS t_hint,
     -- authors: a trailing "et al." dropped, then one of the regular layouts
-    NOT {_blank('authors')} AS a_has,
+    NOT {_blank_ascii('authors')} AS a_has,
     regexp_replace(authors, ',? et al\\.?$', '') AS a0,
     -- identifiers
     NOT {_blank('doi')} AS d_has,
@@ -234,7 +254,7 @@ WITH s0 AS (
     NOT {_blank('fpage')} OR NOT {_blank('lpage')} AS g_fl,
     regexp_extract(pages, '^(\\d{{1,6}})(?:-{{1,2}}(\\d{{1,6}}))?$', ['a', 'b']) AS g_ab,
     -- abstract: plain folding unless an id token, a label or a copyright line may be present
-    NOT {_blank('abstract')} AS b_has,
+    NOT {_blank_ascii('abstract')} AS b_has,
     b_ascii, title, abstract
   FROM s0
 ), s2 AS (
@@ -719,22 +739,25 @@ def _normalise_here(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | 
     gc_was_on = gc.isenabled()
     gc.disable()  # millions of small objects: the cyclic collector would rescan them over and over
     _lap(stats, None)
+    keep: dict = {}  # one DuckDB connection for all chunks, used by the pool's one thread, one query at a time
     try:
         # a pipeline: DuckDB runs the query of one chunk (in a thread, without the GIL) while Python prepares
         # the next chunk and finishes the previous one
         with ThreadPoolExecutor(max_workers=1) as pool:
             nxt = _prepare(chunks[0], mapping, stats, memos)
-            fut = pool.submit(_run_sql, nxt["table"], stats)
+            fut = pool.submit(_run_sql, nxt["table"], stats, keep)
             for k, chunk in enumerate(chunks):
                 cur, cur_fut = nxt, fut
                 if k + 1 < len(chunks):
                     nxt = _prepare(chunks[k + 1], mapping, stats, memos)
-                    fut = pool.submit(_run_sql, nxt["table"], stats)
+                    fut = pool.submit(_run_sql, nxt["table"], stats, keep)
                 out = cur_fut.result()
                 _lap(stats, "sql wait")
                 parts.append(_finish(chunk, mapping, cur, out, stats, memos))
                 chunks[k] = None
     finally:
+        if keep.get("con") is not None:
+            keep["con"].close()
         if gc_was_on:
             gc.enable()
     return parts[0] if len(parts) == 1 else pd.concat(parts)
@@ -887,24 +910,34 @@ def _connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _run_sql(table: pa.Table, stats: dict | None) -> pa.Table:
+def _run_sql(table: pa.Table, stats: dict | None, keep: dict | None = None) -> pa.Table:
     """The main query over one chunk's input table (row order kept), then, in the same thread, the folding of
     ASCII abstracts (``_fold_ascii``): ``abstract_norm`` complete, and its ``abstract_tokens``.
 
     Only Python code holding the GIL is serial between this thread and the main one: work that releases it
-    (DuckDB, Arrow compute, numpy) belongs here, the per-value Python functions in the main thread."""
+    (DuckDB, Arrow compute, numpy) belongs here, the per-value Python functions in the main thread.
+    ``keep``: a dict where the connection is kept for the next chunk (``keep["con"]``; the caller closes it):
+    a new in-memory database per chunk costs its set-up and fresh allocator pages every time."""
     t0, c0 = time.perf_counter(), time.thread_time()
     # One thread: a chunk is one DuckDB row group (122,880 rows), which is the unit of parallel scans anyway;
     # the parallelism is the pipeline (this query beside Python's work on the neighbouring chunks).
-    con = _connect()
+    con = keep.get("con") if keep is not None else None
+    if con is None:
+        con = _connect()
+        if QUERY_THREADS > 1:
+            con.execute(f"SET threads = {QUERY_THREADS}")
+        if keep is not None:
+            keep["con"] = con
     try:
         if QUERY_THREADS > 1:  # DuckDB scans an Arrow table in parallel by record batch
-            con.execute(f"SET threads = {QUERY_THREADS}")
             table = pa.Table.from_batches(table.to_batches(max_chunksize=-(-table.num_rows // (4 * QUERY_THREADS))))
         con.register("t", table)
         out = con.sql(_query()).to_arrow_table()
     finally:
-        con.close()
+        if keep is None:
+            con.close()
+        else:
+            con.unregister("t")
     ids = out.column("row_id").to_numpy()
     if len(ids) > 1 and not (np.diff(ids) == 1).all():  # insertion order is kept; never rely on it
         out = out.sort_by("row_id")
