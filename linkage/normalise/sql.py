@@ -540,8 +540,8 @@ def _py_map(fn: Callable, arrays: Sequence[np.ndarray], rows: np.ndarray | None 
     first, inverse = _groups(sub)
     results = []
     calls = 0
-    for i in first.tolist():
-        args = tuple(a[i] for a in sub)
+    # the arguments of each group, as tuples made by zip (C) from one list per column
+    for args in zip(*(a[first].tolist() for a in sub), strict=True):
         if memo is None:
             results.append(fn(*args))
             calls += 1

@@ -70,9 +70,13 @@ _TRAILING = re.compile(
 FOLDED_BLANKS = frozenset(fold(b) for b in BLANKS) - {""}
 # RE2 patterns (DuckDB) matching every title the two regexes above could change (and more): those titles
 # take the Python path; for all others clean_title_plain is plain folding.
+# The trailing part is ``_TRAILING`` itself (RE2 reads it alike on ASCII text), allowing the quotes and spaces
+# ``clean_title_plain`` strips first: a title that merely ends in a bracket ("... (SIGMOD)") is folded in SQL.
+# (``_LEADING`` removes a prefix; what remains has no match ``_TRAILING`` would not find in the whole title.)
+assert _TRAILING.pattern.endswith(r"\s*$")
 TITLE_NOISE_HINT_SQL = (r"(?i)^[\s'\"`]*(?:[A-Za-z.\-']+\s+){0,3}[\[(]"
                         r"|(?i)^[\s'\"`]*(?:erratum|errata|corrigendum|correction|retract|withdrawn|notice|expression)"
-                        r"|[\])]\s*[.,;:]?[\s'\"`]*$")
+                        r"|(?i:" + _TRAILING.pattern[:-len(r"\s*$")] + r")[\s'\"`]*$")
 _YEAR_IN_TITLE = re.compile(r"(?:^|[\[(\s])((?:1[5-9]|20)\d\d)[a-z]?[\])]")
 
 
