@@ -1,6 +1,7 @@
 """Titles the table path folds in SQL since the trailing noise hint is ``title._TRAILING`` itself: a title that
 only ends in a bracket ("... (SIGMOD)") is folded in SQL, one with trailing noise ("(1991)", "[Review] [58 refs]")
-still goes through ``clean_title_plain``; both equal ``title_fields``."""
+still goes through ``clean_title_plain``; both equal ``title_fields``. Also: the abstract tokens are the same
+whichever thread computes them."""
 
 from __future__ import annotations
 
@@ -73,3 +74,27 @@ def test_sql_hint_matches_whenever_trailing_noise_would_be_cut(s):
     stripped = s.strip().strip("'\"`")
     if _TRAILING.search(stripped):
         assert re.search(TITLE_NOISE_HINT_SQL.replace("|(?i)", "|"), s, re.I)
+
+
+def test_abstract_tokens_equal_in_either_thread(monkeypatch):
+    """Which thread computes a chunk's abstract tokens (``TOKENS_QUERY_EVERY``) does not change them."""
+    import importlib.util
+    from pathlib import Path
+
+    from linkage.normalise import sql
+
+    spec = importlib.util.spec_from_file_location(
+        "normalise_speed", Path(__file__).resolve().parents[1] / "benchmarks" / "normalise_speed.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    frame = mod.build_frame(600, seed=3)
+    mapping = {f: f for f in frame.columns}
+    monkeypatch.setattr(sql, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(sql, "TOKENS_QUERY_EVERY", 4)
+    assert [sql._tokens_in_query(k, 5) for k in range(5)] == [False, False, False, True, True]
+    got = {}
+    for every in (1, 2, 10**9):
+        monkeypatch.setattr(sql, "TOKENS_QUERY_EVERY", every)
+        got[every] = [_plain(v) for v in normalise_frame(frame, mapping)["abstract_tokens"]]
+    assert got[1] == got[2] == got[10**9]
+    assert any(t is not None for t in got[1])

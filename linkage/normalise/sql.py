@@ -21,9 +21,9 @@ in a worker thread, without the GIL, while Python prepares the next chunk and fi
    publication type) always take that route; those, authors and pages are remembered across chunks.
    ASCII abstracts are folded after the query, in its thread, by one ``bytes.translate`` of the column's data
    and Arrow (``_fold_ascii``, cheaper than the regex); abstract tokens are computed over the whole
-   ``abstract_norm`` column with Arrow and numpy (``_abstract_tokens_arrow``, in the main thread unless
-   ``TOKENS_IN_QUERY_THREAD``: measured, the two threads are best balanced that way on two cores). Title numbers
-   come from the query, Python's ``title_numbers`` only for the titles Python normalised. Text that is neither
+   ``abstract_norm`` column with Arrow and numpy (``_abstract_tokens_arrow``, in the main thread but for every
+   ``TOKENS_QUERY_EVERY``-th chunk and the last: measured, the two threads are best balanced that way on two cores).
+   Title numbers come from the query, Python's ``title_numbers`` only for the titles Python normalised. Text that is neither
    plain nor in need of repair (accents, Greek, typographic characters) is only transliterated
    (``text.prep_translit``), the rest prepared by ``prep_text``.
 4. List columns (``VARCHAR[]``) stay Arrow arrays and come out as ``pd.ArrowDtype(pa.list_(pa.string()))``
@@ -675,6 +675,10 @@ CHUNK_ROWS = 100_000  # two chunks in flight (query + Python): 1M records stay u
 PROCESS_MIN_ROWS = 200_000
 QUERY_THREADS = 1  # DuckDB threads of the query of one chunk (see _run_sql)
 TOKENS_IN_QUERY_THREAD = False  # abstract tokens computed in the query's thread (else in the main thread)
+# ... but for every TOKENS_QUERY_EVERY-th chunk of a table and its last one, whose tokens the query's thread computes:
+# with the author lists and most noisy titles read in SQL the main thread is the busier one (1M records, CPU-s:
+# main 17.6, query 15.4 with all tokens in the main thread), and a quarter of the tokens (~0.9 CPU-s) evens them out
+TOKENS_QUERY_EVERY = 4
 PROCESS_CHUNK_ROWS = 25_000
 MAX_WORKERS = 4
 PROCESS_MIN_CORES = 3
@@ -723,6 +727,13 @@ def _chunk_bounds(n: int, size: int) -> list[tuple[int, int]]:
     return list(zip(cuts[:-1], cuts[1:], strict=False))
 
 
+def _tokens_in_query(k: int, chunks: int) -> bool:
+    """Whether the query's thread computes the abstract tokens of chunk ``k`` of ``chunks`` (see ``TOKENS_QUERY_EVERY``)."""
+    if TOKENS_IN_QUERY_THREAD:
+        return True
+    return chunks > 1 and (k % TOKENS_QUERY_EVERY == TOKENS_QUERY_EVERY - 1 or k == chunks - 1)
+
+
 def _normalise_here(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None = None,
                     memos: dict[str, dict] | None = None) -> pd.DataFrame:
     """``normalise_table`` in this process (a DuckDB thread beside the Python work)."""
@@ -745,12 +756,12 @@ def _normalise_here(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | 
         # the next chunk and finishes the previous one
         with ThreadPoolExecutor(max_workers=1) as pool:
             nxt = _prepare(chunks[0], mapping, stats, memos)
-            fut = pool.submit(_run_sql, nxt["table"], stats, keep)
+            fut = pool.submit(_run_sql, nxt["table"], stats, keep, _tokens_in_query(0, len(chunks)))
             for k, chunk in enumerate(chunks):
                 cur, cur_fut = nxt, fut
                 if k + 1 < len(chunks):
                     nxt = _prepare(chunks[k + 1], mapping, stats, memos)
-                    fut = pool.submit(_run_sql, nxt["table"], stats, keep)
+                    fut = pool.submit(_run_sql, nxt["table"], stats, keep, _tokens_in_query(k + 1, len(chunks)))
                 out = cur_fut.result()
                 _lap(stats, "sql wait")
                 parts.append(_finish(chunk, mapping, cur, out, stats, memos))
@@ -910,14 +921,15 @@ def _connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _run_sql(table: pa.Table, stats: dict | None, keep: dict | None = None) -> pa.Table:
+def _run_sql(table: pa.Table, stats: dict | None, keep: dict | None = None, tokens: bool | None = None) -> pa.Table:
     """The main query over one chunk's input table (row order kept), then, in the same thread, the folding of
     ASCII abstracts (``_fold_ascii``): ``abstract_norm`` complete, and its ``abstract_tokens``.
 
     Only Python code holding the GIL is serial between this thread and the main one: work that releases it
     (DuckDB, Arrow compute, numpy) belongs here, the per-value Python functions in the main thread.
     ``keep``: a dict where the connection is kept for the next chunk (``keep["con"]``; the caller closes it):
-    a new in-memory database per chunk costs its set-up and fresh allocator pages every time."""
+    a new in-memory database per chunk costs its set-up and fresh allocator pages every time. ``tokens``: compute
+    ``abstract_tokens`` here too (default ``TOKENS_IN_QUERY_THREAD``), else hand the split words to the main thread."""
     t0, c0 = time.perf_counter(), time.thread_time()
     # One thread: a chunk is one DuckDB row group (122,880 rows), which is the unit of parallel scans anyway;
     # the parallelism is the pipeline (this query beside Python's work on the neighbouring chunks).
@@ -947,7 +959,7 @@ def _run_sql(table: pa.Table, stats: dict | None, keep: dict | None = None) -> p
     if sql_norm.null_count < len(sql_norm):
         words = pc.if_else(pc.is_valid(sql_norm), pc.ascii_split_whitespace(sql_norm), words)
     out = out.drop_columns(["b_clean", "abstract_norm"]).append_column("abstract_norm", abstract_norm)
-    if TOKENS_IN_QUERY_THREAD:  # numpy and Arrow work that mostly runs without the GIL
+    if TOKENS_IN_QUERY_THREAD if tokens is None else tokens:  # numpy and Arrow work that mostly runs without the GIL
         out = out.append_column("abstract_tokens", _abstract_tokens_arrow(abstract_norm, words))
     else:  # the split words, for the main thread's tokens
         out = out.append_column("abstract_words", words)
@@ -1000,7 +1012,7 @@ def _finish(frame: pd.DataFrame, mapping: dict[str, str], prep: dict, out: pa.Ta
     prep.clear()
     res: dict = {}
     lists: dict[str, pa.Array] = {}
-    if TOKENS_IN_QUERY_THREAD:
+    if "abstract_tokens" in out.column_names:  # computed in the query's thread
         lists["abstract_tokens"] = out.column("abstract_tokens").combine_chunks()
     else:
         lists["abstract_tokens"] = _abstract_tokens_arrow(out.column("abstract_norm").combine_chunks(),
