@@ -40,15 +40,24 @@ _VENUE_THESIS = re.compile(r"\b(?:thesis|dissertation)\b")
 _VENUE_BOOK = re.compile(r"\b(?:lecture notes|book|handbook|encyclopedia)\b")
 
 
-def publication_type(type_value=None, venue=None, institution=None, report_number=None, note=None,
-                     is_preprint: bool = False) -> str | None:
-    """One of ``PUB_TYPES`` or None when nothing tells."""
+def entry_type_class(type_value) -> str | None:
+    """The type the entry type alone gives (``_TYPE_WORDS``), or None: then ``publication_type`` looks further. The
+    table path decides the rows whose entry type gives one by this alone, once per distinct entry type."""
     t = fold(as_text(type_value) or "")
     t_compact = t.replace(" ", "")
     if t:
         for name, pat in _TYPE_WORDS:
             if re.search(pat, t) or re.search(pat, t_compact):
                 return name
+    return None
+
+
+def publication_type(type_value=None, venue=None, institution=None, report_number=None, note=None,
+                     is_preprint: bool = False) -> str | None:
+    """One of ``PUB_TYPES`` or None when nothing tells."""
+    name = entry_type_class(type_value)
+    if name is not None:
+        return name
     n = fold(as_text(note) or "")
     if n and _NOTE_THESIS.search(n):
         return "thesis"

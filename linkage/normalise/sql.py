@@ -64,6 +64,7 @@ from .authors import AUTHOR_COLUMNS, PARTICLES, PINYIN_WORD_RE, SUFFIXES, TITLES
 from .dates import ISO_TIMESTAMP_SQL
 from .identifiers import IDENTIFIER_COLUMNS, REPO_NOT_OWNER, identifier_fields, normalise_isbn, normalise_pmid
 from .pages import PAGE_COLUMNS, number_field, page_fields
+from .pubtype import entry_type_class
 from .text import BLANKS, NOT_SIMPLE_TEXT_RE2, as_text, is_blank, is_plain, prep_text, prep_translit
 from .title import (
     _GENERIC_PREFIXES,
@@ -1103,10 +1104,14 @@ def _finish(frame: pd.DataFrame, mapping: dict[str, str], prep: dict, out: pa.Ta
 
     arxiv_only = ~pd.isna(res["arxiv_id_norm"]) & pd.isna(res["doi_norm"])
     is_pre = res["is_preprint"].astype(bool)
+    # the entry type alone decides most rows (``entry_type_class``, which ``publication_type`` tries first): once per
+    # distinct type; the others through ``pub_type_of`` on all their fields
+    res["pub_type"] = np.full(n, None, dtype=object)
+    m = _py_map(lambda t: {"pub_type": entry_type_class(t)}, [raw["type"]], memo=memos.setdefault("entry_type", {}))
+    _set(res, m, ("pub_type",))
     m = _py_map(lambda *a: {"pub_type": pub_type_of(*a)},
                             [raw["type"], venue, raw["institution"], raw["report_number"], raw["note"], is_pre,
-                             arxiv_only], memo=memos.setdefault("pub_type", {}))
-    res["pub_type"] = np.full(n, None, dtype=object)
+                             arxiv_only], np.flatnonzero(pd.isna(res["pub_type"])), memo=memos.setdefault("pub_type", {}))
     _set(res, m, ("pub_type",), stats)
 
     _lap(stats, 'low-cardinality')
