@@ -45,6 +45,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from operator import itemgetter
 
 import duckdb
 import numpy as np
@@ -577,9 +578,8 @@ def _set(res: dict[str, np.ndarray], m: _Mapped, keys: Sequence[str], stats: dic
     if len(m.rows) == 0:
         return
     for k in keys:
-        per_group = np.empty(len(m.results), dtype=object)
-        for g, r in enumerate(m.results):
-            per_group[g] = r[k]
+        # one value per group (fromiter stores each as one object: a list result stays one cell)
+        per_group = np.fromiter(map(itemgetter(k), m.results), dtype=object, count=len(m.results))
         if k in LIST_COLUMNS:
             res.setdefault("_patches", {}).setdefault(k, []).append((m.rows, per_group[m.inverse]))
         else:
