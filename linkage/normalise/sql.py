@@ -21,8 +21,8 @@ in a worker thread, without the GIL, while Python prepares the next chunk and fi
    publication type) always take that route; those, authors and pages are remembered across chunks.
    ASCII abstracts are folded after the query, in its thread, by one ``bytes.translate`` of the column's data
    and Arrow (``_fold_ascii``, cheaper than the regex); abstract tokens are computed over the whole
-   ``abstract_norm`` column with Arrow and numpy (``_abstract_tokens_arrow``, in the main thread but for every
-   ``TOKENS_QUERY_EVERY``-th chunk and the last: measured, the two threads are best balanced that way on two cores).
+   ``abstract_norm`` column with Arrow and numpy (``_abstract_tokens_arrow``, in the main thread but for the last
+   chunk, see ``TOKENS_QUERY_EVERY``: measured, the two threads are best balanced that way on two cores).
    Title numbers come from the query, Python's ``title_numbers`` only for the titles Python normalised. Text that is neither
    plain nor in need of repair (accents, Greek, typographic characters) is only transliterated
    (``text.prep_translit``), the rest prepared by ``prep_text``.
@@ -676,10 +676,11 @@ CHUNK_ROWS = 100_000  # two chunks in flight (query + Python): 1M records stay u
 PROCESS_MIN_ROWS = 200_000
 QUERY_THREADS = 1  # DuckDB threads of the query of one chunk (see _run_sql)
 TOKENS_IN_QUERY_THREAD = False  # abstract tokens computed in the query's thread (else in the main thread)
-# ... but for every TOKENS_QUERY_EVERY-th chunk of a table and its last one, whose tokens the query's thread computes:
-# with the author lists and most noisy titles read in SQL the main thread is the busier one (1M records, CPU-s:
-# main 17.6, query 15.4 with all tokens in the main thread), and a quarter of the tokens (~0.9 CPU-s) evens them out
-TOKENS_QUERY_EVERY = 4
+# ... but for every TOKENS_QUERY_EVERY-th chunk of a table and its last one, whose tokens the query's thread computes
+# (the last chunk's tokens then overlap the main thread's work on the chunk before). Measured at 1M records, load
+# ~1.5: every 4th chunk too made the query's thread the busier (main 16.4, query 18.0 CPU-s, 49.6k records/s);
+# the last chunk alone balances them (16.6 / 16.8 CPU-s, 52.1k records/s).
+TOKENS_QUERY_EVERY = 1_000_000
 PROCESS_CHUNK_ROWS = 25_000
 MAX_WORKERS = 4
 PROCESS_MIN_CORES = 3
