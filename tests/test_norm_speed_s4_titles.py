@@ -98,3 +98,22 @@ def test_abstract_tokens_equal_in_either_thread(monkeypatch):
         got[every] = [_plain(v) for v in normalise_frame(frame, mapping)["abstract_tokens"]]
     assert got[1] == got[2] == got[10**9]
     assert any(t is not None for t in got[1])
+
+
+_TITLE_WORDS = st.sampled_from(["a", "of", "the", "data", "base", "x", "zeta", "alpha", "and", "in", "data", "2021", "b2"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.lists(_TITLE_WORDS, max_size=12)), min_size=1, max_size=20),
+       st.data())
+def test_vectorised_title_tokens_equal_title_tokens(word_lists, data):
+    """The title tokens computed after the query from the title's words equal ``title.title_tokens`` of the folded
+    title, and are null wherever ``title_norm`` is."""
+    import pyarrow as pa
+
+    from linkage.normalise.sql import LIST_TYPE, _title_tokens_arrow
+    from linkage.normalise.title import title_tokens
+
+    norms = [None if w is None or not w or data.draw(st.booleans()) else " ".join(w) for w in word_lists]
+    got = _title_tokens_arrow(pa.array(word_lists, type=LIST_TYPE), pa.array(norms, type=pa.string())).to_pylist()
+    assert got == [title_tokens(n) for n in norms]

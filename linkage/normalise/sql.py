@@ -22,7 +22,8 @@ in a worker thread, without the GIL, while Python prepares the next chunk and fi
    ASCII abstracts are folded after the query, in its thread, by one ``bytes.translate`` of the column's data
    and Arrow (``_fold_ascii``, cheaper than the regex); abstract tokens are computed over the whole
    ``abstract_norm`` column with Arrow and numpy (``_abstract_tokens_arrow``, in the main thread but for the last
-   chunk, see ``TOKENS_QUERY_EVERY``: measured, the two threads are best balanced that way on two cores).
+   chunk, see ``TOKENS_QUERY_EVERY``: measured, the two threads are best balanced that way on two cores); the
+   tokens of the titles SQL folded the same way from their words, in the query's thread (``_title_tokens_arrow``).
    Title numbers come from the query, Python's ``title_numbers`` only for the titles Python normalised. Text that is neither
    plain nor in need of repair (accents, Greek, typographic characters) is only transliterated
    (``text.prep_translit``), the rest prepared by ``prep_text``.
@@ -116,11 +117,6 @@ _APOS = "''''"  # the SQL literal of one apostrophe
 def _words(x: str) -> str:
     """``fold_fixed(x).split()`` for ASCII x."""
     return f"list_filter(string_split_regex(replace(lower({x}), {_APOS}, ''), '[^0-9a-z]+'), lambda w: w <> '')"
-
-
-def _dedupe_sorted(x: str) -> str:
-    """Distinct elements of a sorted list (cheaper than list_distinct + list_sort)."""
-    return f"list_filter({x}, lambda w, i: i = 1 OR w <> {x}[i - 1])"
 
 
 def _initials(given: str) -> str:
@@ -298,7 +294,6 @@ WITH s0 AS (
       url := x.url, junk := x.junk, word := x.word, host := x.host, path := x.path)) AS u_cls,
     CASE WHEN array_to_string(t_w, ' ') NOT IN {_in_list(FOLDED_BLANKS | {''})} THEN array_to_string(t_w, ' ') END
       AS title_norm,
-    list_sort(list_filter(t_w, lambda w: length(w) > 1 AND w NOT IN {_in_list(STOP_WORDS)})) AS t_s,
     CASE WHEN g_a0 = '' THEN '0' ELSE g_a0 END AS g_fp,
     CASE WHEN g_b0 = '' THEN '0' ELSE g_b0 END AS g_lp0
   FROM s2
@@ -311,7 +306,6 @@ WITH s0 AS (
                  WHEN 5 THEN [a0]
                  WHEN 6 THEN regexp_extract_all(a0, '[A-Z][a-z]+ [A-Z][a-z]+')
     END AS a_names,
-    {_dedupe_sorted('t_s')} AS t_d,
     regexp_extract_all(title_norm, '\\b\\d+\\b') AS t_n
   FROM s3
 ), s5 AS (
@@ -330,7 +324,8 @@ SELECT
   t_has AND t_hint AS t_route,
   title_norm,
   replace(title_norm, ' ', '') AS title_key,
-  CASE WHEN title_norm IS NOT NULL AND len(t_d) > 0 THEN t_d END AS title_tokens,
+  -- the words, for the title tokens (sorted distinct content words: ``_sorted_tokens_arrow`` after the query)
+  t_w AS title_words,
   -- the numbers written in the title, sorted (``title_numbers``; RE2's \\b is Python's on [0-9a-z ])
   CASE WHEN len(t_n) > 0 THEN list_sort(t_n) END AS title_numbers,
   CASE WHEN len(t_w) <= 8 THEN coalesce(regexp_full_match(title_norm, {generic})
@@ -632,11 +627,24 @@ def _fold_ascii(clean: pa.Array) -> tuple[pa.Array, pa.Array]:
 
 
 def _abstract_tokens_arrow(norm: pa.Array, words: pa.Array | None = None) -> pa.Array:
-    """``abstract.abstract_tokens`` over a column of folded abstracts (single spaces between words), vectorised:
-    words are ranked once per distinct word (Python's string order), then the distinct (row, rank) pairs are
-    sorted by numpy and the first ``ABSTRACT_TOKEN_LIMIT`` of every row kept."""
-    n = len(norm)
+    """``abstract.abstract_tokens`` over a column of folded abstracts (single spaces between words)."""
     parts = pc.ascii_split_whitespace(norm) if words is None else words  # ``words``: that split, made already
+    return _sorted_tokens_arrow(parts, 3, ABSTRACT_STOP_WORDS, ABSTRACT_TOKEN_LIMIT)
+
+
+def _title_tokens_arrow(words: pa.Array, title_norm: pa.Array) -> pa.Array:
+    """``title.title_tokens`` of the titles SQL folded, from their words (null where ``title_norm`` is)."""
+    return _sorted_tokens_arrow(words.cast(LIST_TYPE), 2, STOP_WORDS, None,
+                                null=pc.is_null(title_norm).to_numpy(zero_copy_only=False))
+
+
+def _sorted_tokens_arrow(parts: pa.Array, min_len: int, stop: frozenset[str], limit: int | None,
+                         null: np.ndarray | None = None) -> pa.Array:
+    """Per row of a list column of words, the distinct words of ``min_len`` characters or more that are not in
+    ``stop``, sorted (Python's string order), the first ``limit`` of them (all when None); null where none are left
+    (or ``null`` is set), vectorised: words are ranked once per distinct word, then the distinct (row, rank) pairs are
+    sorted by numpy."""
+    n = len(parts)
     lengths = pc.fill_null(pc.list_value_length(parts), 0).to_numpy(zero_copy_only=False)
     rows = np.repeat(np.arange(n, dtype=np.int32), lengths)
     enc = pc.dictionary_encode(pc.list_flatten(parts))
@@ -647,18 +655,22 @@ def _abstract_tokens_arrow(norm: pa.Array, words: pa.Array | None = None) -> pa.
     order = sorted(range(v), key=vocab.__getitem__)
     rank = np.empty(v, dtype=np.int64)
     rank[order] = np.arange(v)
-    keep = np.fromiter((len(w) >= 3 and w not in ABSTRACT_STOP_WORDS for w in vocab), bool, v)
+    keep = np.fromiter((len(w) >= min_len and w not in stop for w in vocab), bool, v)
     idx = enc.indices.to_numpy(zero_copy_only=False)
     sel = keep[idx]
     key = np.sort(rows[sel].astype(np.int64) * v + rank[idx[sel]])  # (np.unique is much slower here)
     key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
     row, r = key // v, key % v
-    if len(row):
+    if len(row) and limit is not None:
         start = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
         pos = np.arange(len(row)) - np.repeat(start, np.diff(np.r_[start, len(row)]))
-        within = pos < ABSTRACT_TOKEN_LIMIT
+        within = pos < limit
         row, r = row[within], r[within]
     counts = np.bincount(row, minlength=n)
+    if null is not None and null.any():  # rows forced to null keep no tokens
+        drop = null[row]
+        row, r = row[~drop], r[~drop]
+        counts[null] = 0
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(counts, out=offsets[1:])
     values = enc.dictionary.take(pa.array(np.asarray(order, dtype=np.int64)[r]))
@@ -961,6 +973,8 @@ def _run_sql(table: pa.Table, stats: dict | None, keep: dict | None = None, toke
     if sql_norm.null_count < len(sql_norm):
         words = pc.if_else(pc.is_valid(sql_norm), pc.ascii_split_whitespace(sql_norm), words)
     out = out.drop_columns(["b_clean", "abstract_norm"]).append_column("abstract_norm", abstract_norm)
+    title_tokens = _title_tokens_arrow(out.column("title_words").combine_chunks(), out.column("title_norm").combine_chunks())
+    out = out.drop_columns(["title_words"]).append_column("title_tokens", title_tokens)
     if TOKENS_IN_QUERY_THREAD if tokens is None else tokens:  # numpy and Arrow work that mostly runs without the GIL
         out = out.append_column("abstract_tokens", _abstract_tokens_arrow(abstract_norm, words))
     else:  # the split words, for the main thread's tokens
