@@ -228,7 +228,8 @@ def test_blocking_catches_an_early_title_typo_with_authors_reordered():
     rules = [blocking_rule_sql(r) for r in spec.get("blocking_rules")]
     left = {"title_key": "gangamasolutiontosupportmultipledatamodels", "year_norm": 2001, "author_count": 7,
             "first_author": "rundensteiner", "doi_norm": None, "arxiv_id_norm": None,
-            "author_surnames": ["rundensteiner", "claypool"]}
+            "author_surnames": ["rundensteiner", "claypool"],
+            "title_tokens": ["data", "gangam", "models", "multiple", "solution", "support"]}
     right = left | {"title_key": "sangamasolutiontosupportmultipledatamodels", "first_author": "claypool",
                     "author_surnames": ["claypool", "rundensteiner"]}
     con = duckdb.connect()
