@@ -27,8 +27,14 @@ class Backend:
     dialect: str
     options: dict = field(default_factory=dict)
 
-    def make_linker(self, model_df: pd.DataFrame, settings: Any, name: str = "records"):
-        """A Splink ``Linker`` over ``model_df`` with ``settings`` (a SettingsCreator or model dict)."""
+    def make_linker(self, model_df: pd.DataFrame, settings: Any, name: str = "records", other_sql: tuple = ()):
+        """A Splink ``Linker`` over ``model_df`` with ``settings`` (a SettingsCreator or model dict).
+
+        ``other_sql``: SQL the linker will also run over the records (training's blocking rules)."""
+        raise NotImplementedError
+
+    def register(self, linker, model_df: pd.DataFrame, name: str):
+        """Register ``model_df`` (a model frame) with ``linker``'s engine as ``name``; a SplinkDataFrame."""
         raise NotImplementedError
 
     def scalar_row(self, linker, sql: str) -> tuple:
@@ -115,13 +121,10 @@ class DuckDBBackend(Backend):
         con.execute("SET enable_progress_bar = false")
         return con
 
-    def make_linker(self, model_df: pd.DataFrame, settings: Any, name: str = "records"):
+    def make_linker(self, model_df: pd.DataFrame, settings: Any, name: str = "records", other_sql: tuple = ()):
         import gc
 
-        import pyarrow as pa
         from splink import DuckDBAPI, Linker
-
-        from .scoring import arrow_schema
 
         # a previous linker of this run (training's) sits in reference cycles with its whole in-memory
         # database: collect it before building the next one
@@ -130,18 +133,78 @@ class DuckDBBackend(Backend):
         # behind the settings' SQL restrictions)
         con = self.connect()
         db_api = DuckDBAPI(connection=con)
+        hashed = hashable_set_columns(settings, other_sql, list(model_df.columns))
+        sdf = self._load(db_api, model_df, name, hashed)
+        linker = Linker(sdf, settings, log_level=logging.ERROR)
+        linker._linkage_hashed_sets = hashed  # the records registered later (``register``) are held alike
+        return linker
+
+    def register(self, linker, model_df: pd.DataFrame, name: str):
+        """Register ``model_df`` (a model frame) with ``linker``'s engine as ``name``, its token sets held
+        as the linker's records are; a SplinkDataFrame."""
+        return self._load(linker._db_api, model_df, name, getattr(linker, "_linkage_hashed_sets", []))
+
+    @staticmethod
+    def _load(db_api, model_df: pd.DataFrame, name: str, hashed: list[str]):
+        """``model_df`` as the DuckDB table ``name``, the set columns ``hashed`` as word hashes
+        (``hashable_set_columns``)."""
+        import pyarrow as pa
+
+        from .scoring import arrow_schema
+
+        con = db_api._con
         table = pa.Table.from_pandas(model_df, schema=arrow_schema(), preserve_index=False)
         # copied into a DuckDB table (compressed, and under the memory limit: it can spill) and the Arrow
         # copy let go, rather than registered as a view that keeps the Arrow table alive with the linker
         con.register("__linkage_input_arrow", table)
-        con.execute(f'create table "{name}" as select * from __linkage_input_arrow')
+        replace = ", ".join(f'list_transform("{c}", lambda x: hash(x)) as "{c}"' for c in hashed)
+        con.execute(f'create table "{name}" as select * {f"replace ({replace})" if replace else ""} '
+                    f'from __linkage_input_arrow')
         con.unregister("__linkage_input_arrow")
         del table
-        sdf = db_api.register(name)
-        return Linker(sdf, settings, log_level=logging.ERROR)
+        return db_api.register(name)
 
     def scalar_row(self, linker, sql: str) -> tuple:
         return linker._db_api._execute_sql_against_backend(sql).fetchall()[0]
+
+
+def _settings_sql(settings: Any) -> list[str]:
+    """Every SQL text of ``settings`` (a SettingsCreator or a model dict): level conditions, blocking rules."""
+    d = settings if isinstance(settings, dict) else settings.get_settings("duckdb").as_dict()
+    out = [str(lv.get("sql_condition", "")) for c in d.get("comparisons", []) for lv in c.get("comparison_levels", [])]
+    for b in d.get("blocking_rules_to_generate_predictions", []) or []:
+        out.append(str(b.get("blocking_rule", "")) if isinstance(b, dict) else str(b))
+    return out
+
+
+def hashable_set_columns(settings: Any, other_sql=(), columns=None) -> list[str]:
+    """The set columns (``normalise.SET_COLUMNS``) that DuckDB may hold as sets of 64-bit word hashes.
+
+    Scoring a pair on a token set only counts the words the two sets share (the Jaccard levels of the
+    settings compiler: ``len(list_intersect(l, r))`` and ``len`` of each side) or asks whether a side is
+    missing; blocking rules may count the words two records share (``array_intersect(l.c, r.c)``,
+    ``list_has_any(l.c, r.c)``, which Splink writes ``l.c && r.c``). Those counts are the same on the sets
+    of the words' hashes unless two different words of one pair share a 64-bit hash (below 1e-15 a pair
+    of 64-word sets; below 1e-8 over ten million pairs), and DuckDB intersects lists of integers several
+    times faster than lists of strings, and copies them faster into every blocked pair. A column is hashed
+    only when every mention of it in the SQL is one of those forms: a settings file that looks inside the
+    words (``list_contains(l.title_tokens, 'review')``) keeps them as text.
+    """
+    import re
+
+    from .normalise import SET_COLUMNS
+
+    texts = "\n".join([*_settings_sql(settings), *map(str, other_sql)])
+    out = []
+    for c in sorted(SET_COLUMNS):
+        if columns is not None and c not in columns:
+            continue
+        allowed = (rf'list_intersect\("{c}_l", "{c}_r"\)|len\("{c}_[lr]"\)|"{c}_[lr]" IS NULL'
+                   rf"|(?:list|array)_(?:has_any|intersect)\(l\.{c}, r\.{c}\)|\bl\.{c} && r\.{c}|\b[lr]\.{c} is null")
+        rest = re.sub(allowed, "", texts, flags=re.IGNORECASE)
+        if c in texts and not re.search(rf"\b{c}", rest):
+            out.append(c)
+    return out
 
 
 def get_backend(name: str = "duckdb", **options: Any) -> Backend:

@@ -18,7 +18,7 @@ from .scoring import (
     predict_pairs,
     predict_pairs_chunked,
 )
-from .settings import Spec, compile_settings
+from .settings import Spec, blocking_rule_sql, compile_settings
 from .training import TrainingReport, apply_m_floors, correct_u_for_matches, train
 
 
@@ -109,7 +109,9 @@ def fit_model(records: pd.DataFrame, spec: Spec, link_type: str, seed: int,
     backend = backend or get_backend("duckdb")
     mdf = model_frame(records) if mdf is None else mdf
     creator = compile_settings(spec, backend.dialect, "link" if link_type == "link" else "dedupe")
-    linker = backend.make_linker(mdf, creator)
+    tr = spec.training
+    linker = backend.make_linker(mdf, creator, other_sql=tuple(
+        blocking_rule_sql(r) for r in [*tr.get("prior_rules", []), *tr.get("em_sessions", [])]))
     rep = TrainingReport()
     min_records = int(spec.training.get("min_records", 200))
     if len(mdf) < min_records:
@@ -249,20 +251,14 @@ def score_new_records(old_records: pd.DataFrame, new_records: pd.DataFrame, mode
                       backend: Backend | None = None) -> pd.DataFrame:
     """Pairs between new and existing records and among new records, scored with ``model``
     (Splink ``predict_between`` and ``predict_within``), in the run's pairs layout."""
-    import pyarrow as pa
-
-    from .scoring import arrow_schema, tidy_pairs
+    from .scoring import tidy_pairs
 
     backend = backend or get_backend("duckdb")
     old_mdf, new_mdf = model_frame(old_records), model_frame(new_records)
     compiled = round_model(_compiled_for(model, spec, old_mdf, "dedupe", backend))
     linker = backend.make_linker(old_mdf, compiled)
     old_sdf = next(iter(linker._input_tables_dict.values()))
-    if backend.name == "duckdb":
-        new_sdf = linker._db_api.register(pa.Table.from_pandas(new_mdf, schema=arrow_schema(), preserve_index=False),
-                                          dataset_display_name="new_records")
-    else:
-        new_sdf = backend.register(linker, new_mdf, "new_records")
+    new_sdf = backend.register(linker, new_mdf, "new_records")
     for comp in compiled["comparisons"]:
         for lv in comp["comparison_levels"]:
             col = lv.get("tf_adjustment_column")

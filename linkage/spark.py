@@ -327,7 +327,7 @@ class SparkBackend(Backend):
         sdf.createOrReplaceTempView(physical)
         return db_api.register(physical, dataset_display_name=name)
 
-    def make_linker(self, model_df: pd.DataFrame, settings: Any, name: str = "records"):
+    def make_linker(self, model_df: pd.DataFrame, settings: Any, name: str = "records", other_sql: tuple = ()):
         from splink import Linker
 
         db_api = self._db_api()
