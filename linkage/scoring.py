@@ -109,9 +109,12 @@ def _level_column(gammas: np.ndarray, labels: dict[int, str]) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=cats)
 
 
-def tidy_pairs(df: pd.DataFrame, model: dict) -> pd.DataFrame:
+def tidy_pairs(df: pd.DataFrame, model: dict, sort: bool = True) -> pd.DataFrame:
     """The pairs table from Splink's predictions: canonical id order, per-comparison gamma (int8),
-    level label (categorical) and weight, sorted by the pair's ids."""
+    level label (categorical) and weight, sorted by the pair's ids.
+
+    ``sort=False``: ``df`` already comes in the order of (least id, greatest id), as
+    ``predict_pairs_chunked`` selects it; sorting each chunk again was a fifth of its time."""
     names = [c["output_column_name"] for c in model["comparisons"]]
     labels = level_labels(model)
     out = pd.DataFrame({
@@ -137,7 +140,8 @@ def tidy_pairs(df: pd.DataFrame, model: dict) -> pd.DataFrame:
         tf = df.get(f"mw_tf_adj_{n}")
         total = w.astype(float) + (tf.astype(float) if tf is not None else 0.0)
         out[f"{n}_weight"] = total.round(6)
-    out = out.sort_values(["unique_id_l", "unique_id_r"], kind="mergesort").reset_index(drop=True)
+    if sort:
+        out = out.sort_values(["unique_id_l", "unique_id_r"], kind="mergesort").reset_index(drop=True)
     return out
 
 
@@ -303,7 +307,7 @@ def predict_pairs_chunked(linker, model: dict, forms: pd.DataFrame) -> pd.DataFr
     codes = form_codes(forms)
     parts = []
     for batch in reader:
-        chunk = add_relations(tidy_pairs(batch.to_pandas(), model), codes)
+        chunk = add_relations(tidy_pairs(batch.to_pandas(), model, sort=False), codes)
         parts.append(pa.Table.from_pandas(chunk, preserve_index=False))
         del chunk
     pred.drop_table_from_database_and_remove_from_cache()
