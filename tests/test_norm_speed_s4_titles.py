@@ -92,6 +92,9 @@ def test_abstract_tokens_equal_in_either_thread(monkeypatch):
     monkeypatch.setattr(sql, "CHUNK_ROWS", 100)
     monkeypatch.setattr(sql, "TOKENS_QUERY_EVERY", 4)
     assert [sql._tokens_in_query(k, 5) for k in range(5)] == [False, False, False, True, True]
+    # and wherever the main thread has been the busier so far
+    assert sql._tokens_in_query(1, 5, main_seconds=2.0, query_seconds=1.0)
+    assert not sql._tokens_in_query(1, 5, main_seconds=1.0, query_seconds=2.0)
     got = {}
     for every in (1, 2, 10**9):
         monkeypatch.setattr(sql, "TOKENS_QUERY_EVERY", every)

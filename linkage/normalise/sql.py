@@ -693,6 +693,7 @@ TOKENS_IN_QUERY_THREAD = False  # abstract tokens computed in the query's thread
 # ~1.5: every 4th chunk too made the query's thread the busier (main 16.4, query 18.0 CPU-s, 49.6k records/s);
 # the last chunk alone balances them (16.6 / 16.8 CPU-s, 52.1k records/s).
 TOKENS_QUERY_EVERY = 1_000_000
+TOKENS_BALANCE = True  # ... and those of the chunks after which the main thread has been the busier (_tokens_in_query)
 PROCESS_CHUNK_ROWS = 25_000
 MAX_WORKERS = 4
 PROCESS_MIN_CORES = 3
@@ -741,9 +742,14 @@ def _chunk_bounds(n: int, size: int) -> list[tuple[int, int]]:
     return list(zip(cuts[:-1], cuts[1:], strict=False))
 
 
-def _tokens_in_query(k: int, chunks: int) -> bool:
-    """Whether the query's thread computes the abstract tokens of chunk ``k`` of ``chunks`` (see ``TOKENS_QUERY_EVERY``)."""
+def _tokens_in_query(k: int, chunks: int, main_seconds: float = 0.0, query_seconds: float = 0.0) -> bool:
+    """Whether the query's thread computes the abstract tokens of chunk ``k`` of ``chunks`` (see ``TOKENS_QUERY_EVERY``):
+    also whenever the main thread has taken longer on the chunks both threads have finished (``main_seconds``,
+    ``query_seconds``: elapsed, not CPU, seconds, so the query thread's waits for the GIL count), so the tokens go
+    where there is room (on a shared machine the balance moves)."""
     if TOKENS_IN_QUERY_THREAD:
+        return True
+    if TOKENS_BALANCE and main_seconds > query_seconds > 0:
         return True
     return chunks > 1 and (k % TOKENS_QUERY_EVERY == TOKENS_QUERY_EVERY - 1 or k == chunks - 1)
 
@@ -769,16 +775,26 @@ def _normalise_here(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | 
         # a pipeline: DuckDB runs the query of one chunk (in a thread, without the GIL) while Python prepares
         # the next chunk and finishes the previous one
         with ThreadPoolExecutor(max_workers=1) as pool:
+            # main-thread seconds per chunk (its preparation and its finish) beside the query thread's (keep["seconds"])
+            main_sec: list[float] = []
+            c0 = time.perf_counter()
             nxt = _prepare(chunks[0], mapping, stats, memos)
+            main_sec.append(time.perf_counter() - c0)
             fut = pool.submit(_run_sql, nxt["table"], stats, keep, _tokens_in_query(0, len(chunks)))
             for k, chunk in enumerate(chunks):
                 cur, cur_fut = nxt, fut
                 if k + 1 < len(chunks):
+                    c0 = time.perf_counter()
                     nxt = _prepare(chunks[k + 1], mapping, stats, memos)
-                    fut = pool.submit(_run_sql, nxt["table"], stats, keep, _tokens_in_query(k + 1, len(chunks)))
+                    main_sec.append(time.perf_counter() - c0)
+                    # chunks 0..k-1 are finished by both threads
+                    fut = pool.submit(_run_sql, nxt["table"], stats, keep, _tokens_in_query(
+                        k + 1, len(chunks), sum(main_sec[:k]), sum(keep.get("seconds", [])[:k])))
                 out = cur_fut.result()
                 _lap(stats, "sql wait")
+                c0 = time.perf_counter()
                 parts.append(_finish(chunk, mapping, cur, out, stats, memos))
+                main_sec[k] += time.perf_counter() - c0
                 chunks[k] = None
     finally:
         if keep.get("con") is not None:
@@ -980,6 +996,8 @@ def _run_sql(table: pa.Table, stats: dict | None, keep: dict | None = None, toke
     else:  # the split words, for the main thread's tokens
         out = out.append_column("abstract_words", words)
     del abstract_norm, words, sql_norm, folded
+    if keep is not None:  # this thread's seconds per chunk, in order (the pipeline balances the threads with them)
+        keep.setdefault("seconds", []).append(time.perf_counter() - t0)
     if stats is not None:
         sec = stats.setdefault("seconds", {})
         sec["sql query (thread)"] = sec.get("sql query (thread)", 0.0) + time.perf_counter() - t0
