@@ -97,8 +97,11 @@ def test_predictions_are_the_same_with_the_jaccard_of_sets(monkeypatch):
 def test_title_prefix_rule_needs_a_suffix_or_an_author_in_common():
     from linkage.settings import blocking_rule_sql, load_settings
 
-    rule = next(blocking_rule_sql(r) for r in load_settings().get("blocking_rules")
-                if isinstance(r, str) and "substr(l.title_key, 1, 12)" in r)
+    # one rule per year offset (same year, one either way, missing on a side): together they are the rule
+    parts = [blocking_rule_sql(r) for r in load_settings().get("blocking_rules")
+             if isinstance(r, str) and "substr(l.title_key, 1, 12)" in r]
+    assert len(parts) == 5
+    rule = " or ".join(f"coalesce(({p}), false)" for p in parts)
     con = duckdb.connect()
 
     def blocked(left: dict, right: dict) -> bool:
@@ -119,6 +122,9 @@ def test_title_prefix_rule_needs_a_suffix_or_an_author_in_common():
     assert blocked({}, {"author_surnames": None, "first_author": None, "title_key": "deeplearningfornets"})
     assert not blocked({}, {**other, "title_key": "deeplearningfornets"})        # nothing else in common
     assert not blocked({}, {"year_norm": 2005})                                   # years too far apart
+    assert blocked({}, {"year_norm": 2002}) and blocked({"year_norm": 2002}, {})  # one year apart, either way
+    assert blocked({}, {"year_norm": None}) and blocked({"year_norm": None}, {})  # a year missing on a side
+    assert not blocked({}, {"year_norm": 2003})                                   # two years apart
 
 
 def test_title_suffix_rule_needs_an_author_of_several_in_common():
