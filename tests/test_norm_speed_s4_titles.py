@@ -77,7 +77,7 @@ def test_sql_hint_matches_whenever_trailing_noise_would_be_cut(s):
 
 
 def test_abstract_tokens_equal_in_either_thread(monkeypatch):
-    """Which thread computes a chunk's abstract tokens (``TOKENS_QUERY_EVERY``) does not change them."""
+    """Which thread computes a chunk's abstract tokens does not change them."""
     import importlib.util
     from pathlib import Path
 
@@ -90,17 +90,18 @@ def test_abstract_tokens_equal_in_either_thread(monkeypatch):
     frame = mod.build_frame(600, seed=3)
     mapping = {f: f for f in frame.columns}
     monkeypatch.setattr(sql, "CHUNK_ROWS", 100)
-    monkeypatch.setattr(sql, "TOKENS_QUERY_EVERY", 4)
-    assert [sql._tokens_in_query(k, 5) for k in range(5)] == [False, False, False, True, True]
+    assert [sql._tokens_in_query(k, 5) for k in range(5)] == [False, False, False, False, True]  # the last chunk
     # and wherever the main thread has been the busier so far
     assert sql._tokens_in_query(1, 5, main_seconds=2.0, query_seconds=1.0)
     assert not sql._tokens_in_query(1, 5, main_seconds=1.0, query_seconds=2.0)
     got = {}
-    for every in (1, 2, 10**9):
-        monkeypatch.setattr(sql, "TOKENS_QUERY_EVERY", every)
-        got[every] = [_plain(v) for v in normalise_frame(frame, mapping)["abstract_tokens"]]
-    assert got[1] == got[2] == got[10**9]
-    assert any(t is not None for t in got[1])
+    # every chunk's tokens in the query's thread; in the main thread but for the last chunk; as balanced at run time
+    for where in ("query", "main", "balanced"):
+        monkeypatch.setattr(sql, "TOKENS_IN_QUERY_THREAD", where == "query")
+        monkeypatch.setattr(sql, "TOKENS_BALANCE", where == "balanced")
+        got[where] = [_plain(v) for v in normalise_frame(frame, mapping)["abstract_tokens"]]
+    assert got["query"] == got["main"] == got["balanced"]
+    assert any(t is not None for t in got["query"])
 
 
 _TITLE_WORDS = st.sampled_from(["a", "of", "the", "data", "base", "x", "zeta", "alpha", "and", "in", "data", "2021", "b2"])

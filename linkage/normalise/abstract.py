@@ -25,7 +25,6 @@ _TAIL = re.compile(r"(?:\ball rights reserved\b.*|\bpublished by\b[^.]{0,80}\.?\
 ABSTRACT_LEAD_HINT_SQL = (r"(?i)^\s*(?:id[0-9a-f-]{6,}\s|[0-9a-f]{16,}\s|abstract|summary|background|purpose"
                           r"|objective|aim|introduction|context|importance)")
 ABSTRACT_TAIL_HINT_SQL = r"(?i)\(c\)|copyright|rights reserved|published by"
-ABSTRACT_HINT_SQL = ABSTRACT_LEAD_HINT_SQL + "|" + ABSTRACT_TAIL_HINT_SQL
 # The same four steps as RE2 patterns for DuckDB (regexp_replace, first match; the label's look-ahead is a
 # captured letter put back by the replacement '\\1').
 ABSTRACT_STEPS_SQL = (

@@ -22,7 +22,7 @@ in a worker thread, without the GIL, while Python prepares the next chunk and fi
    ASCII abstracts are folded after the query, in its thread, by one ``bytes.translate`` of the column's data
    and Arrow (``_fold_ascii``, cheaper than the regex); abstract tokens are computed over the whole
    ``abstract_norm`` column with Arrow and numpy (``_abstract_tokens_arrow``, in the main thread but for the last
-   chunk, see ``TOKENS_QUERY_EVERY``: measured, the two threads are best balanced that way on two cores); the
+   chunk, see ``TOKENS_BALANCE``: measured, the two threads are best balanced that way on two cores); the
    tokens of the titles SQL folded the same way from their words, in the query's thread (``_title_tokens_arrow``).
    Title numbers come from the query, Python's ``title_numbers`` only for the titles Python normalised. Text that is neither
    plain nor in need of repair (accents, Greek, typographic characters) is only transliterated
@@ -203,11 +203,11 @@ def _query() -> str:
     lead = "abstract"
     for pattern, repl in ABSTRACT_STEPS_SQL[:2]:
         lead = f"regexp_replace({lead}, {_q(pattern)}, {_q(repl)})"
-    abs_clean = f"CASE WHEN regexp_matches(abstract, {_q(ABSTRACT_LEAD_HINT_SQL)}) THEN {lead} ELSE abstract END"
+    lead = f"CASE WHEN regexp_matches(abstract, {_q(ABSTRACT_LEAD_HINT_SQL)}) THEN {lead} ELSE abstract END"
+    tail = lead
     for pattern, repl in ABSTRACT_STEPS_SQL[2:]:
-        abs_clean = f"regexp_replace({abs_clean}, {_q(pattern)}, {_q(repl)})"
-    abs_clean = (f"CASE WHEN regexp_matches(abstract, {_q(ABSTRACT_TAIL_HINT_SQL)}) THEN {abs_clean} "
-                 f"ELSE CASE WHEN regexp_matches(abstract, {_q(ABSTRACT_LEAD_HINT_SQL)}) THEN {lead} ELSE abstract END END")
+        tail = f"regexp_replace({tail}, {_q(pattern)}, {_q(repl)})"
+    abs_clean = f"CASE WHEN regexp_matches(abstract, {_q(ABSTRACT_TAIL_HINT_SQL)}) THEN {tail} ELSE {lead} END"
     # DOIs whose only irregularity is a %2F escape, one trailing full stop or a glued "PMID:123" are read in
     # SQL too: ``normalise_doi`` URL-decodes, strips trailing punctuation and cuts at "pmid:" (after a non-letter),
     # which leaves exactly the regular DOI below (checked by the same two patterns as every other DOI).
@@ -688,12 +688,11 @@ CHUNK_ROWS = 100_000  # two chunks in flight (query + Python): 1M records stay u
 PROCESS_MIN_ROWS = 200_000
 QUERY_THREADS = 1  # DuckDB threads of the query of one chunk (see _run_sql)
 TOKENS_IN_QUERY_THREAD = False  # abstract tokens computed in the query's thread (else in the main thread)
-# ... but for every TOKENS_QUERY_EVERY-th chunk of a table and its last one, whose tokens the query's thread computes
-# (the last chunk's tokens then overlap the main thread's work on the chunk before). Measured at 1M records, load
-# ~1.5: every 4th chunk too made the query's thread the busier (main 16.4, query 18.0 CPU-s, 49.6k records/s);
-# the last chunk alone balances them (16.6 / 16.8 CPU-s, 52.1k records/s).
-TOKENS_QUERY_EVERY = 1_000_000
-TOKENS_BALANCE = True  # ... and those of the chunks after which the main thread has been the busier (_tokens_in_query)
+# ... but for a table's last chunk, whose tokens the query's thread computes (they then overlap the main thread's work
+# on the chunk before), and the chunks after which the main thread has been the busier (``_tokens_in_query``).
+# Measured at 1M records, load ~1.5: also every 4th chunk made the query's thread the busier (main 16.4, query 18.0
+# CPU-s, 49.6k records/s); the last chunk alone balances them (16.6 / 16.8 CPU-s, 52.1k records/s).
+TOKENS_BALANCE = True
 PROCESS_CHUNK_ROWS = 25_000
 MAX_WORKERS = 4
 PROCESS_MIN_CORES = 3
@@ -743,15 +742,15 @@ def _chunk_bounds(n: int, size: int) -> list[tuple[int, int]]:
 
 
 def _tokens_in_query(k: int, chunks: int, main_seconds: float = 0.0, query_seconds: float = 0.0) -> bool:
-    """Whether the query's thread computes the abstract tokens of chunk ``k`` of ``chunks`` (see ``TOKENS_QUERY_EVERY``):
-    also whenever the main thread has taken longer on the chunks both threads have finished (``main_seconds``,
+    """Whether the query's thread computes the abstract tokens of chunk ``k`` of ``chunks``: the last one (see
+    ``TOKENS_BALANCE``), and also whenever the main thread has taken longer on the chunks both threads have finished (``main_seconds``,
     ``query_seconds``: elapsed, not CPU, seconds, so the query thread's waits for the GIL count), so the tokens go
     where there is room (on a shared machine the balance moves)."""
     if TOKENS_IN_QUERY_THREAD:
         return True
     if TOKENS_BALANCE and main_seconds > query_seconds > 0:
         return True
-    return chunks > 1 and (k % TOKENS_QUERY_EVERY == TOKENS_QUERY_EVERY - 1 or k == chunks - 1)
+    return chunks > 1 and k == chunks - 1
 
 
 def _normalise_here(frame: pd.DataFrame, mapping: dict[str, str], stats: dict | None = None,
