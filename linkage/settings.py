@@ -1454,8 +1454,7 @@ _DIALECT_SQL = {
     "array_jaccard_of_sets": {
         "duckdb": "(len(list_intersect(l.{c}, r.{c}))::DOUBLE / nullif(coalesce(len(l.{c}), 0) + coalesce(len(r.{c}), 0)"
                   " - coalesce(len(list_intersect(l.{c}, r.{c})), 0), 0)) >= {t}",
-        "spark": "(size(array_intersect(l.{c}, r.{c})) / nullif(size(array_union(l.{c}, r.{c})), 0)) >= {t}",
-    },
+    },  # Spark's array_union is no hash set a pair: it keeps the generic form
     # one key is a prefix of the other (a dropped subtitle), or a suffix covering most of it
     "containment": {
         "duckdb": "(least(length(l.{c}), length(r.{c})) >= {n} and (starts_with(l.{c}, r.{c}) or starts_with(r.{c}, l.{c}) "
@@ -1507,7 +1506,8 @@ def _level_creator(lv: dict, dialect: str):
     elif kind == "else":
         lc = cll.ElseLevel()
     else:
-        tpl = _DIALECT_SQL["array_jaccard_of_sets" if kind == "array_jaccard" and c in SET_COLUMNS else kind][dialect]
+        sets = kind == "array_jaccard" and c in SET_COLUMNS and dialect in _DIALECT_SQL["array_jaccard_of_sets"]
+        tpl = _DIALECT_SQL["array_jaccard_of_sets" if sets else kind][dialect]
         lc = cll.CustomLevel(tpl.format(c=c, t=lv.get("threshold"), n=lv.get("min_length", 1)).replace(
             f"l.{c}", f'"{c}_l"' if dialect == "duckdb" else f"`{c}_l`").replace(
             f"r.{c}", f'"{c}_r"' if dialect == "duckdb" else f"`{c}_r`"))
