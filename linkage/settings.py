@@ -1569,7 +1569,11 @@ def compile_settings(spec: Spec, dialect: str, link_type: str, retain: list[str]
         sql = blocking_rule_sql(r)
         if link_type == "link":
             sql = f"({sql}) and l.source <> r.source"
-        rules.append({"blocking_rule": sql, "sql_dialect": "duckdb"})
+        if dialect != "duckdb":
+            # rendered with the same dialect fixes as the comparisons (Splink's own transpiling of a
+            # DuckDB rule would keep DuckDB's function names, e.g. jaro_winkler_similarity)
+            sql = canonical_sql(sql, dialect, "lr")
+        rules.append({"blocking_rule": sql, "sql_dialect": dialect})
     return SettingsCreator(
         link_type="dedupe_only",
         comparisons=[compile_comparison(c, dialect) for c in spec.comparisons],
