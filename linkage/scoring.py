@@ -294,11 +294,50 @@ def lean_predictions():
         inference.predict_from_comparison_vectors_sqls_using_settings = original
 
 
+BLOCKED_PAIRS_DEDUPLICATED_SQL = """
+    select cast(min(cast(match_key as integer)) as varchar) as match_key, join_key_l, join_key_r
+    from __splink__blocked_id_pairs_non_unique
+    group by join_key_l, join_key_r
+"""
+
+
+@contextlib.contextmanager
+def deduplicated_blocking():
+    """Splink's blocked pairs made by one join per rule and a GROUP BY, not by excluding earlier rules.
+
+    Splink makes each pair once by adding to rule k's join ``AND NOT (rule 1 OR ... OR rule k-1)``, so
+    every candidate pair of a late rule evaluates every earlier rule again (with 14 rules, half the
+    blocking time at 1M records). Here the rules' joins are concatenated as they are and the pairs
+    grouped, keeping each pair's first rule as its ``match_key``: the same pairs with the same match
+    keys (Splink's own way for exploding rules, with the keys compared as numbers, not as text).
+    """
+    import splink.internals.blocking as blocking
+
+    original_sqls = blocking.block_using_rules_sqls
+    original_exclude = blocking.BlockingRule.exclude_pairs_generated_by_all_preceding_rules_sql
+
+    def grouped(*args, **kwargs):
+        sqls = original_sqls(*args, **kwargs)
+        last = sqls[-1]
+        if last["output_table_name"] == "__splink__blocked_id_pairs" and len(sqls) == 1:
+            last["output_table_name"] = "__splink__blocked_id_pairs_non_unique"
+            sqls.append({"sql": BLOCKED_PAIRS_DEDUPLICATED_SQL, "output_table_name": "__splink__blocked_id_pairs"})
+        return sqls
+
+    blocking.block_using_rules_sqls = grouped
+    blocking.BlockingRule.exclude_pairs_generated_by_all_preceding_rules_sql = lambda self, *a, **k: ""
+    try:
+        yield
+    finally:
+        blocking.block_using_rules_sqls = original_sqls
+        blocking.BlockingRule.exclude_pairs_generated_by_all_preceding_rules_sql = original_exclude
+
+
 def predict_pairs_chunked(linker, model: dict, forms: pd.DataFrame) -> pd.DataFrame:
     """Every blocked pair, as ``scoring.tidy_pairs`` + ``scoring.add_relations`` make it, chunk by chunk."""
     import pyarrow as pa
 
-    with lean_predictions():
+    with lean_predictions(), deduplicated_blocking():
         pred = linker.inference.predict()
     con = linker._db_api._execute_sql_against_backend
     reader = con(f"select {_evidence_columns(pred, model)} from {pred.physical_name} "
