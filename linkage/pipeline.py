@@ -56,11 +56,12 @@ def build_records(tables: list[SourceTable]) -> tuple[pd.DataFrame, dict[str, di
     """One row per input record: system columns, raw columns as read, normalised columns beside them.
 
     Assembled column by column (no whole-frame concat and reorder copies); the same frame as concatenating
-    each table's system, raw and normalised columns, with None (not NaN) where a source had no value.
+    each table's system, raw and normalised columns, with None (not NaN) where a source had no value,
+    except in the normalised texts and lists, which are Arrow-backed (missing as NaN and NA).
     """
     import numpy as np
 
-    from .sources.columns import arrow_lists, no_gc
+    from .sources.columns import no_gc
 
     system = (UNIQUE_ID, SOURCE, SOURCE_ID, SOURCE_ROW, PARSE_ERROR)
     parts: list[dict[str, pd.Series]] = []
@@ -96,12 +97,18 @@ def build_records(tables: list[SourceTable]) -> tuple[pd.DataFrame, dict[str, di
                                     dtype=object)
             else:
                 data[c] = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0].reset_index(drop=True)
-        for c, t in NORMALISED_COLUMNS.items():  # concat leaves NaN where a source had None: keep None
+        # Normalised texts and lists stay Arrow-backed (pandas' str dtype, missing as NaN; ``ArrowDtype``
+        # lists, missing as NA): at a million records, Python strings and lists doubled the records' memory
+        # and made every hand-over to DuckDB (training, scoring, merging) a conversion. Other columns keep
+        # None where a source had no value (concat leaves NaN there).
+        for c, t in NORMALISED_COLUMNS.items():
             pieces = [p.pop(c) for p in parts]
             col = pd.concat(pieces, ignore_index=True) if len(pieces) > 1 else pieces[0].reset_index(drop=True)
-            if isinstance(col.dtype, pd.ArrowDtype):  # normalise_frame's Arrow-backed lists: Python lists here
-                col = pd.Series(arrow_lists(col.array), index=col.index, dtype=object)
-            elif t in ("VARCHAR", "VARCHAR[]", "DATE", "BOOLEAN"):
+            if isinstance(col.dtype, pd.ArrowDtype):  # normalise_frame's lists
+                pass
+            elif t == "VARCHAR":
+                col = col if col.dtype == "str" else col.astype("str")
+            elif t in ("VARCHAR[]", "DATE", "BOOLEAN"):
                 if col.dtype != object or not set(map(type, col.to_numpy())) <= {str, type(None)}:  # else as is
                     col = col.astype(object).where(col.notna(), None)
             elif t == "INTEGER":
@@ -158,21 +165,43 @@ def _link_type(spec: Spec, tables: list[SourceTable]) -> str:
     return lt
 
 
+def _arrow_table(df: pd.DataFrame):
+    """``df`` as the Arrow table ``df.to_parquet`` writes, the records' Arrow-backed columns (normalised
+    texts and lists, held that way to keep a million records light) described in the pandas metadata as
+    the object columns they were: a reader gets the same frame as before, and pandas cannot parse its
+    own name for an Arrow list type (``list<item: string>[pyarrow]``) back."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    meta = table.schema.metadata or {}
+    as_object = {c for c in df.columns if isinstance(df[c].dtype, pd.ArrowDtype)
+                 or (c in NORMALISED_COLUMNS and df[c].dtype == "str")}
+    if as_object and b"pandas" in meta:
+        pandas_meta = json.loads(meta[b"pandas"])
+        for col in pandas_meta.get("columns", []):
+            if col.get("name") in as_object:
+                col["numpy_type"] = "object"
+        meta = {**meta, b"pandas": json.dumps(pandas_meta).encode()}
+    if df.attrs:  # as pandas stores them
+        meta = {**meta, b"PANDAS_ATTRS": json.dumps(df.attrs).encode()}
+    return table.replace_schema_metadata(meta)
+
+
 def _write_parquet(df: pd.DataFrame, path: Path, background: bool = False):
-    """Write ``df`` as ``df.to_parquet(path, index=False)`` does. ``background``: the Arrow table is made
-    here (pandas is only read from this thread) and a thread writes the file; returns a function that
-    waits for the thread (and raises its error)."""
-    if not background or not df.columns.is_unique or not all(isinstance(c, str) for c in df.columns):
+    """Write ``df`` as ``df.to_parquet(path, index=False)`` does (``_arrow_table``). ``background``: the
+    Arrow table is made here (pandas is only read from this thread) and a thread writes the file; returns
+    a function that waits for the thread (and raises its error)."""
+    import pyarrow.parquet as pq
+
+    if not df.columns.is_unique or not all(isinstance(c, str) for c in df.columns):
         df.to_parquet(path, index=False)
+        return lambda: None
+    table = _arrow_table(df)
+    if not background:
+        pq.write_table(table, path, compression="snappy")
         return lambda: None
     import threading
 
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    if df.attrs:  # as pandas stores them
-        table = table.replace_schema_metadata({**table.schema.metadata, "PANDAS_ATTRS": json.dumps(df.attrs)})
     failed: list[BaseException] = []
 
     def write() -> None:

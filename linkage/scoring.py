@@ -30,7 +30,7 @@ def model_frame(records: pd.DataFrame) -> pd.DataFrame:
     """The columns Splink sees: ids, source and normalised fields only (never raw ids or labels)."""
     df = records[MODEL_COLUMNS].copy()
     for c, t in NORMALISED_COLUMNS.items():
-        if t.endswith("[]"):
+        if t.endswith("[]") and not isinstance(df[c].dtype, pd.ArrowDtype):
             df[c] = pd.Series([_as_list(v) for v in df[c].tolist()], index=df.index, dtype=object)
     return df
 

@@ -274,15 +274,20 @@ def test_guard_margins_come_from_the_settings_file(tmp_path):
 
 
 def test_model_frame_accepts_arrow_backed_list_columns():
-    """Normalised list columns may arrive Arrow-backed (missing = pd.NA): Splink gets lists and None."""
+    """Normalised list columns arrive Arrow-backed (missing = pd.NA, as build_records keeps them): they
+    pass through unconverted and the engine's table gets lists and NULL; Python lists work as well."""
     import pyarrow as pa
 
     from linkage.normalise import NORMALISED_COLUMNS
-    from linkage.scoring import model_frame
+    from linkage.scoring import arrow_schema, model_frame
 
     recs = pd.DataFrame({"unique_id": ["s:1", "s:2"], "source": ["s", "s"]})
     for c, t in NORMALISED_COLUMNS.items():
         recs[c] = (pd.Series([["a", "b"], None], dtype=pd.ArrowDtype(pa.list_(pa.string())))
                    if t.endswith("[]") else None)
     out = model_frame(recs)
-    assert out["title_tokens"].tolist() == [["a", "b"], None]
+    assert isinstance(out["title_tokens"].dtype, pd.ArrowDtype)  # not a million Python lists
+    table = pa.Table.from_pandas(out, schema=arrow_schema(), preserve_index=False)
+    assert table.column("title_tokens").to_pylist() == [["a", "b"], None]
+    recs["title_tokens"] = pd.Series([["a", "b"], None], dtype=object)
+    assert model_frame(recs)["title_tokens"].tolist() == [["a", "b"], None]

@@ -73,7 +73,7 @@ def test_dates_and_identifiers_come_from_members(merged):
             else:
                 assert row["date"] == str(r["date_norm"])
         ids = sorted(members[row["cluster_id"]])
-        dois = sorted({d for d in records.loc[ids, "doi_norm"] if d})
+        dois = sorted({d for d in records.loc[ids, "doi_norm"] if isinstance(d, str) and d})
         assert list(row["dois"]) == dois
 
 

@@ -48,9 +48,11 @@ def _ref_build(tables, norms):
                 (UNIQUE_ID, SOURCE, SOURCE_ID, SOURCE_ROW, PARSE_ERROR)]
     records = records[[UNIQUE_ID, SOURCE, SOURCE_ID, SOURCE_ROW, PARSE_ERROR, *raw_cols, *NORMALISED_COLUMNS]]
     for c, t in NORMALISED_COLUMNS.items():
-        if isinstance(records[c].dtype, pd.ArrowDtype):
-            records[c] = pd.Series(pa.array(records[c].array).to_pylist(), index=records.index, dtype=object)
-        elif t in ("VARCHAR", "VARCHAR[]", "DATE", "BOOLEAN"):
+        if isinstance(records[c].dtype, pd.ArrowDtype):  # normalised lists stay Arrow-backed
+            continue
+        if t == "VARCHAR":  # normalised texts Arrow-backed too: pandas' str dtype, missing as NaN
+            records[c] = records[c].astype("str")
+        elif t in ("VARCHAR[]", "DATE", "BOOLEAN"):
             records[c] = records[c].astype(object).where(records[c].notna(), None)
         elif t == "INTEGER":
             records[c] = records[c].astype("Int64")
@@ -110,3 +112,39 @@ def test_arrow_lists_same_as_to_pylist():
     for a in (arr, pa.chunked_array([sliced]), pa.chunked_array([pa.array([[1, 2], None])])):
         s = pd.Series(pd.arrays.ArrowExtensionArray(a))
         assert arrow_lists(s.array) == a.to_pylist()
+
+
+def test_arrow_backed_records_are_written_as_the_object_columns_they_were(tmp_path):
+    """Normalised lists (ArrowDtype) and texts (str) are written with the pandas metadata of object columns:
+    pandas reads records.parquet back (it cannot parse its own name for an Arrow list type) as before."""
+    df = pd.DataFrame({
+        "unique_id": ["a:1", "a:2"],
+        "title_tokens": pd.Series([["x", "y"], None], dtype=pd.ArrowDtype(pa.list_(pa.string()))),
+        "title_norm": pd.Series(["x y", None], dtype="str"),
+        "authors": pd.Series([["Smith, J"], []], dtype=object),
+    })
+    path = tmp_path / "records.parquet"
+    pipeline._write_parquet(df, path)
+    import pyarrow.parquet as pq
+
+    meta = {c["name"]: c["numpy_type"] for c in json.loads(pq.read_schema(path).metadata[b"pandas"])["columns"]}
+    assert meta["title_tokens"] == "object" and meta["title_norm"] == "object"
+    back = pd.read_parquet(path)
+    assert [list(v) if v is not None else None for v in back["title_tokens"]] == [["x", "y"], None]
+    assert back["title_norm"].iloc[0] == "x y" and pd.isna(back["title_norm"].iloc[1])
+    assert list(back["authors"].iloc[0]) == ["Smith, J"]
+    # in the background writer too
+    pipeline._write_parquet(df, tmp_path / "b.parquet", background=True)()
+    assert pd.read_parquet(tmp_path / "b.parquet")["title_tokens"].iloc[1] is None
+
+
+def test_build_records_keeps_normalised_texts_and_lists_arrow_backed(tmp_path):
+    src = tmp_path / "s.csv"
+    src.write_text("id,title,authors,year,doi\n1,A Study of Things,\"Smith, J.; Li, K.\",2001,10.1145/1234567.1234568\n2,,,,\n",
+                   encoding="utf-8")
+    tables = read_sources([str(src)])
+    records, _ = pipeline.build_records(tables)
+    assert isinstance(records["title_tokens"].dtype, pd.ArrowDtype)
+    assert {"study", "things"} <= set(records["title_tokens"].iloc[0]) and pd.isna(records["title_tokens"].iloc[1])
+    assert records["title_norm"].dtype == "str" and pd.isna(records["title_norm"].iloc[1])
+    assert records["doi_norm"].iloc[0] == "10.1145/1234567.1234568" and pd.isna(records["doi_norm"].iloc[1])

@@ -27,7 +27,7 @@ def test_seed_pwc_record_normalised(example_run):
     rec = example_run.records.set_index("unique_id")
     pwc = rec.loc["aggregator:pwc-43"]
     assert pwc["doi"] == "144//"  # raw kept
-    assert pwc["doi_norm"] is None  # garbage DOI rejected
+    assert pd.isna(pwc["doi_norm"])  # garbage DOI rejected (missing: NaN in a text column)
     assert pwc["arxiv_id_norm"] == "2103.11069"  # from the PDF URL
     assert pwc["origin_source"] == "SupportedSources.PAPERS_WITH_CODE"  # 'source' column kept as raw data
     assert pwc["source"] == "aggregator"
