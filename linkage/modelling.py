@@ -241,6 +241,8 @@ def fit_and_score(records: pd.DataFrame, spec: Spec, link_type: str, seed: int, 
         pairs = predict_pairs_chunked(linker, engine_model, records[["unique_id", "pub_type"]])
     else:
         pairs = add_relations(predict_pairs(linker, engine_model), records)
+    if backend.dialect == "duckdb":  # its database (up to the engine's memory limit) freed now, not at a
+        linker._db_api._con.close()  # later garbage collection: clustering follows
     del linker
     rep.timings["predict"] = round(time.perf_counter() - t0, 3)
     threshold, info = choose_threshold(pairs, spec.threshold)

@@ -12,8 +12,11 @@ from linkage import merging
 
 
 def _table(df):
+    """``df`` as the run writes it to merged.parquet (``pipeline._arrow_table``) and reads it back."""
+    from linkage.pipeline import _arrow_table
+
     buf = io.BytesIO()
-    df.to_parquet(buf, index=False)
+    pq.write_table(_arrow_table(df), buf)
     return pq.read_table(buf)
 
 
