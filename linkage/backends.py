@@ -82,10 +82,12 @@ class DuckDBBackend(Backend):
     """Embedded DuckDB.
 
     ``threads`` (or ``LINKAGE_THREADS``), ``memory_limit`` (or ``LINKAGE_MEMORY_LIMIT``, e.g. ``"2GB"``;
-    default: an eighth of the machine's memory, at least 1 GB and at most 2 GB) and ``temp_directory`` (or
+    default: an eighth of the machine's memory, at least 1 GB and at most 1.5 GB) and ``temp_directory`` (or
     ``LINKAGE_TEMP_DIRECTORY``; default: a folder of this process under the system temp folder, which
-    DuckDB creates on its first spill and removes when the connection closes) bound the engine: above the limit DuckDB spills joins, sorts and tables to the temp folder
-    instead of growing, which keeps a million-record run within a few GB.
+    DuckDB creates on its first spill and removes when the connection closes) bound the engine: above the
+    limit DuckDB spills joins, sorts and tables to the temp folder instead of growing. At a million records
+    the records themselves take ~2.5 GB in the process: with 2 GB for the engine, scoring peaked at 4.4 GB,
+    with 1.5 GB at 3.9 GB (and ~1 s slower; ``benchmarks.speed``).
     """
 
     def __init__(self, threads: int | None = None, memory_limit: str | None = None,
@@ -101,7 +103,7 @@ class DuckDBBackend(Backend):
             total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         except (ValueError, OSError, AttributeError):
             total = 8 * 1024 ** 3
-        return f"{max(1024, min(2048, total // 8 // 1024 ** 2))}MB"
+        return f"{max(1024, min(1536, total // 8 // 1024 ** 2))}MB"
 
     def connect(self):
         """A DuckDB connection with this backend's limits; no file or network access from SQL."""
@@ -154,18 +156,32 @@ class DuckDBBackend(Backend):
 
         con = db_api._con
         table = pa.Table.from_pandas(model_df, schema=arrow_schema(), preserve_index=False)
-        # copied into a DuckDB table (compressed, and under the memory limit: it can spill) and the Arrow
-        # copy let go, rather than registered as a view that keeps the Arrow table alive with the linker
-        con.register("__linkage_input_arrow", table)
         replace = ", ".join(f'list_transform("{c}", lambda x: hash(x)) as "{c}"' for c in hashed)
-        con.execute(f'create table "{name}" as select * {f"replace ({replace})" if replace else ""} '
-                    f'from __linkage_input_arrow')
-        con.unregister("__linkage_input_arrow")
+        select = f'select * {f"replace ({replace})" if replace else ""} from "__linkage_arrow_{name}"'
+        con.register(f"__linkage_arrow_{name}", table)
+        if _shares_buffers(model_df):
+            # a view over the Arrow table: the records' own Arrow buffers (texts and lists are Arrow-backed),
+            # not a copy; Splink materialises its one table of the records (with term frequencies) from it
+            con.execute(f'create view "{name}" as {select}')
+        else:
+            # Python objects: converted once into a DuckDB table (compressed, under the memory limit) and the
+            # Arrow copy let go, rather than kept alive with the linker
+            con.execute(f'create table "{name}" as {select}')
+            con.unregister(f"__linkage_arrow_{name}")
         del table
         return db_api.register(name)
 
     def scalar_row(self, linker, sql: str) -> tuple:
         return linker._db_api._execute_sql_against_backend(sql).fetchall()[0]
+
+
+def _shares_buffers(df: pd.DataFrame) -> bool:
+    """Whether ``df``'s text and list columns are Arrow-backed (``build_records`` keeps them so), so that its
+    Arrow table shares their buffers; the rest (dates, flags) is small to convert."""
+    from .normalise import NORMALISED_COLUMNS
+
+    texts = ["unique_id", "source", *(c for c, t in NORMALISED_COLUMNS.items() if t in ("VARCHAR", "VARCHAR[]"))]
+    return all(df[c].dtype != object for c in texts if c in df)
 
 
 def _settings_sql(settings: Any) -> list[str]:

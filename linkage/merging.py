@@ -197,13 +197,16 @@ def _gather(values: pa.Array, rows: np.ndarray) -> pd.Series:
 
 def _codes(values: pd.Series) -> np.ndarray:
     """Integer codes of a column's values (-1 where missing), equal values equal codes."""
-    codes, _ = pd.factorize(values.astype(object), use_na_sentinel=True)
+    # pandas' str dtype factorizes on its Arrow buffers; object only for other columns (a million Python
+    # strings otherwise, for nothing)
+    codes, _ = pd.factorize(values if values.dtype == "str" else values.astype(object), use_na_sentinel=True)
     return codes.astype(np.int64)
 
 
 def _lengths(values: pd.Series) -> np.ndarray:
     """Characters (code points, as DuckDB's ``length``) of each text value; 0 where missing."""
-    arr = values if isinstance(values, pa.Array) else pa.array(values.astype(object), from_pandas=True)
+    arr = values if isinstance(values, pa.Array) else pa.array(
+        values if values.dtype == "str" else values.astype(object), from_pandas=True)
     if arr.type == pa.null():
         return np.zeros(len(values), dtype=np.int64)
     return pc.fill_null(pc.utf8_length(arr.cast(pa.large_string())), 0).to_numpy(
@@ -363,7 +366,7 @@ def _one_to_one(r: pd.DataFrame, c: pd.DataFrame):
     pos = pos.to_numpy(zero_copy_only=False).astype(np.int64)
     cluster_of = c["cluster_id"].iloc[pos].reset_index(drop=True)
     cluster_of.index = r.index
-    code, names = pd.factorize(cluster_of.astype(object))
+    code, names = pd.factorize(cluster_of if cluster_of.dtype == "str" else cluster_of.astype(object))
     if (code < 0).any():
         return None
     place = np.empty(len(rid), dtype=np.int64)

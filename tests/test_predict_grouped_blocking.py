@@ -76,3 +76,32 @@ def test_chunked_scoring_uses_grouped_blocking_with_the_same_pairs():
     plain = _blocked(backend.make_linker(model_frame(records), model))
     assert list(zip(pairs["unique_id_l"], pairs["unique_id_r"])) == list(zip(plain["unique_id_l"], plain["unique_id_r"]))
     assert (pairs["match_weight"].to_numpy() - plain["match_weight"].to_numpy()).__abs__().max() < 1e-9
+
+
+def test_arrow_backed_records_are_a_view_and_score_as_python_lists_do():
+    """Records with Arrow-backed texts and lists (as build_records keeps them) reach DuckDB as a view over
+    their own buffers, not a copy; Python-object frames are copied into a table. Same pairs, same weights."""
+    import pyarrow as pa
+
+    from linkage.normalise import NORMALISED_COLUMNS
+
+    spec = load_settings()
+    records = _records()
+    model, _ = fit_model(records, spec, "dedupe", 1)
+    arrow = records.copy()
+    for c, t in NORMALISED_COLUMNS.items():
+        if t == "VARCHAR[]":
+            arrow[c] = pd.Series(pd.arrays.ArrowExtensionArray(pa.array(records[c].tolist(), type=pa.list_(pa.string()))))
+        elif t == "VARCHAR":
+            arrow[c] = records[c].astype("str")
+    arrow["unique_id"], arrow["source"] = records["unique_id"].astype("str"), records["source"].astype("str")
+    backend = get_backend("duckdb")
+    kinds = {}
+    out = {}
+    for name, frame in (("objects", records), ("arrow", arrow)):
+        linker = backend.make_linker(model_frame(frame), model)
+        kinds[name] = linker._db_api._execute_sql_against_backend(
+            "select table_type from information_schema.tables where table_name = 'records'").fetchall()[0][0]
+        out[name] = _blocked(linker)
+    assert kinds == {"objects": "BASE TABLE", "arrow": "VIEW"}
+    pd.testing.assert_frame_equal(out["objects"], out["arrow"])
