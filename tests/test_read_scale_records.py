@@ -25,9 +25,14 @@ def _ref_harmonise(records, raw_cols):
     for c in raw_cols:
         vals = records[c]
         if vals.map(lambda v: isinstance(v, (list, tuple)) or hasattr(v, "tolist") and not isinstance(v, str)).any():
-            records[c] = vals.map(lambda v: list(v.tolist() if hasattr(v, "tolist") else v)
-                                  if isinstance(v, (list, tuple)) or hasattr(v, "tolist") and not isinstance(v, str)
-                                  else ([] if _ref_missing(v) else [str(v)]))
+            lists = vals.map(lambda v: list(v.tolist() if hasattr(v, "tolist") else v)
+                             if isinstance(v, (list, tuple)) or hasattr(v, "tolist") and not isinstance(v, str)
+                             else ([] if _ref_missing(v) else [str(v)]))
+            # lists of texts Arrow-backed, as build_records keeps them
+            if all(isinstance(x, str) for v in lists for x in v):
+                lists = pd.Series(pd.arrays.ArrowExtensionArray(pa.array(lists.tolist(), type=pa.list_(pa.string()))),
+                                  index=vals.index)
+            records[c] = lists
         else:
             records[c] = vals.map(lambda v: None if _ref_missing(v) else str(v))
     return records
@@ -148,3 +153,15 @@ def test_build_records_keeps_normalised_texts_and_lists_arrow_backed(tmp_path):
     assert {"study", "things"} <= set(records["title_tokens"].iloc[0]) and pd.isna(records["title_tokens"].iloc[1])
     assert records["title_norm"].dtype == "str" and pd.isna(records["title_norm"].iloc[1])
     assert records["doi_norm"].iloc[0] == "10.1145/1234567.1234568" and pd.isna(records["doi_norm"].iloc[1])
+
+
+def test_raw_lists_of_texts_are_arrow_backed_and_other_lists_stay_python():
+    idx = pd.RangeIndex(3)
+    texts = pipeline._text_lists([["Smith, J", "Li, K"], [], ["x"]], idx)
+    assert isinstance(texts.dtype, pd.ArrowDtype) and texts.tolist() == [["Smith, J", "Li, K"], [], ["x"]]
+    mixed = pipeline._text_lists([["a", 1], [], [{"k": "v"}]], idx)
+    assert mixed.dtype == object and mixed.iloc[0] == ["a", 1]
+    frame = pd.DataFrame({"authors": pd.Series([["Smith, J"], None, "Li, K"], dtype=object)})
+    out = pipeline._harmonise_raw(frame, ["authors"])
+    assert isinstance(out["authors"].dtype, pd.ArrowDtype)
+    assert out["authors"].tolist() == [["Smith, J"], [], ["Li, K"]]
