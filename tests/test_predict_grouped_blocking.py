@@ -4,6 +4,7 @@ each with the same first rule as Splink's own way of excluding earlier rules, an
 from __future__ import annotations
 
 import pandas as pd
+from conftest import word_records
 
 from linkage.backends import get_backend
 from linkage.modelling import fit_model
@@ -12,20 +13,9 @@ from linkage.settings import compile_settings, load_settings
 
 
 def _records() -> pd.DataFrame:
-    from linkage.normalise import NORMALISED_COLUMNS
-
-    words = ["graph", "neural", "network", "learning", "deep", "model", "data", "fast", "sparse", "kernel"]
-    rows = []
-    for i in range(120):
-        toks = sorted({words[i % 10], words[(i * 3) % 10], words[(i * 7 + 1) % 10]})
-        rec = {c: None for c in NORMALISED_COLUMNS}
-        rec.update(unique_id=f"r{i:03d}", source="s", title_norm=" ".join(toks) + f" {i % 4}",
-                   title_key="".join(toks) + str(i % 4), title_tokens=toks,
-                   author_surnames=["smith", "jones", "li"][: 1 + i % 3], first_author=["smith", "li"][i % 2],
-                   author_count=1 + i % 3, year_norm=2000 + i % 3, doi_norm=f"10.1/{i % 17}" if i % 5 else None,
-                   title_generic=False)
-        rows.append(rec)
-    return pd.DataFrame(rows)
+    return word_records(120, lambda i, toks: dict(
+        author_surnames=["smith", "jones", "li"][: 1 + i % 3], first_author=["smith", "li"][i % 2],
+        author_count=1 + i % 3, doi_norm=f"10.1/{i % 17}" if i % 5 else None))
 
 
 def _blocked(linker) -> pd.DataFrame:

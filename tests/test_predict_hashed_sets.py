@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from conftest import TITLE_WORDS, word_records
 
 from linkage.backends import get_backend, hashable_set_columns
 from linkage.settings import blocking_rule_sql, compile_settings, load_settings
@@ -16,20 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _records() -> pd.DataFrame:
-    from linkage.normalise import NORMALISED_COLUMNS
-
-    words = ["graph", "neural", "network", "learning", "deep", "model", "data", "fast", "sparse", "kernel"]
-    rows = []
-    for i in range(80):
-        toks = sorted({words[i % 10], words[(i * 3) % 10], words[(i * 7 + 1) % 10]})
-        rec = {c: None for c in NORMALISED_COLUMNS}
-        rec.update(unique_id=f"r{i:03d}", source="s", title_norm=" ".join(toks) + f" {i % 4}",
-                   title_key="".join(toks) + str(i % 4), title_tokens=toks if i % 9 else None,
-                   author_surnames=["smith", "jones"][: 1 + i % 2], first_author="smith", author_count=1 + i % 2,
-                   year_norm=2000 + i % 3, abstract_tokens=sorted(set(toks + words[i % 3: i % 3 + 4])) if i % 2 else None,
-                   title_generic=False)
-        rows.append(rec)
-    return pd.DataFrame(rows)
+    return word_records(80, lambda i, toks: dict(
+        title_tokens=toks if i % 9 else None, author_surnames=["smith", "jones"][: 1 + i % 2], first_author="smith",
+        author_count=1 + i % 2,
+        abstract_tokens=sorted(set(toks + TITLE_WORDS[i % 3: i % 3 + 4])) if i % 2 else None))
 
 
 def _settings_with(tmp_path: Path, old: str, new: str) -> Path:
